@@ -1,0 +1,1 @@
+"""Small helpers shared across the hub (no hub imports here)."""

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The whole check: lint, format, types, then every test. Extra args go to pytest
+# (e.g. `scripts/test.sh -m "not slow"` for the fast tests alone).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/.venv/bin:$PATH"
+echo "== ruff check"; ruff check .
+echo "== ruff format --check"; ruff format --check .
+echo "== mypy (strict)"; mypy
+echo "== pytest"; pytest "$@"
