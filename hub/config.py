@@ -1,0 +1,78 @@
+"""Hub configuration: defaults, then ``<data>/zshub.toml``, then environment, then CLI flags."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+__all__ = ["ConfigError", "HubConfig", "repo_root"]
+
+DEFAULT_PORT = 8470
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def repo_root() -> Path:
+    """The source tree the hub runs from (device_profiles/, ui/ and rules/ live beside hub/)."""
+    return Path(__file__).resolve().parent.parent
+
+
+@dataclass(slots=True, frozen=True)
+class HubConfig:
+    data_dir: Path = field(default_factory=lambda: Path("data"))
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    database_url: str | None = None  # None: SQLite file in data_dir
+    profile_dirs: tuple[Path, ...] = ()  # extra folders, searched after the shipped ones
+    capabilities_dir: Path | None = None
+    retention_days: int = 10
+    plugins: tuple[str, ...] | None = None  # None: every installed plug-in
+    demo: bool = False
+    language: str = "zh-CN"
+    stop_timeout_s: float = 5.0
+
+    @property
+    def database(self) -> str:
+        return self.database_url or str(self.data_dir / "zshub.db")
+
+    @property
+    def all_profile_dirs(self) -> tuple[Path, ...]:
+        return (repo_root() / "device_profiles", *self.profile_dirs)
+
+    @classmethod
+    def load(cls, data_dir: Path, **overrides: Any) -> HubConfig:
+        """Read ``zshub.toml`` in ``data_dir`` (if any), ``ZSHUB_*`` variables, then overrides."""
+        values: dict[str, Any] = {}
+        path = data_dir / "zshub.toml"
+        if path.exists():
+            try:
+                values.update(tomllib.loads(path.read_text(encoding="utf-8")))
+            except tomllib.TOMLDecodeError as err:
+                raise ConfigError(f"{path}: {err}") from err
+        env_db = os.environ.get("ZSHUB_DATABASE_URL")
+        if env_db:
+            values["database_url"] = env_db
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        values["data_dir"] = data_dir
+        known = {f.name for f in fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ConfigError(f"{path}: unknown settings: {', '.join(sorted(unknown))}")
+        for key in ("profile_dirs",):
+            if key in values:
+                values[key] = tuple(Path(p) for p in values[key])
+        if values.get("plugins") is not None:
+            values["plugins"] = tuple(values["plugins"])
+        if "capabilities_dir" in values and values["capabilities_dir"] is not None:
+            values["capabilities_dir"] = Path(values["capabilities_dir"])
+        config = replace(cls(), **values)
+        if not 0 < config.port < 65536:
+            raise ConfigError(f"port {config.port} is out of range")
+        if config.retention_days < 1:
+            raise ConfigError("retention_days must be at least 1")
+        return config

@@ -1,0 +1,95 @@
+"""Context: who or what caused something, with a link to the context that caused *that*.
+
+Every event carries one, so traces and the audit log can explain causality
+("the hood switched on because rule hood_follows_cooktop ran because burner_left ignited").
+The id is created lazily: most contexts on hot paths are never looked up by id.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from enum import StrEnum
+from typing import Any
+
+__all__ = ["Context", "Origin"]
+
+
+class Origin(StrEnum):
+    HUB = "hub"
+    USER = "user"
+    RULE = "rule"
+    SCENE = "scene"
+    DEVICE = "device"
+    INTEGRATION = "integration"
+    API = "api"
+
+
+_counter = 0
+
+
+def _new_id() -> str:
+    # Sortable by creation time, unique within and across processes (random tail).
+    global _counter
+    _counter = (_counter + 1) & 0xFFFF
+    return f"{time.time_ns():016x}{_counter:04x}{os.urandom(4).hex()}"
+
+
+class Context:
+    """Immutable by convention; create a child with :meth:`child` to extend a causal chain."""
+
+    __slots__ = ("_id", "actor", "origin", "parent")
+
+    def __init__(
+        self,
+        origin: Origin = Origin.HUB,
+        actor: str | None = None,
+        parent: Context | None = None,
+        id: str | None = None,
+    ) -> None:
+        self._id = id
+        self.origin = origin
+        self.actor = actor
+        self.parent = parent
+
+    @property
+    def id(self) -> str:
+        if self._id is None:
+            self._id = _new_id()
+        return self._id
+
+    def child(self, origin: Origin, actor: str | None = None) -> Context:
+        return Context(origin, actor, self)
+
+    def chain(self) -> list[Context]:
+        """This context and its ancestors, nearest first."""
+        out: list[Context] = []
+        ctx: Context | None = self
+        while ctx is not None:
+            out.append(ctx)
+            ctx = ctx.parent
+        return out
+
+    def root(self) -> Context:
+        ctx = self
+        while ctx.parent is not None:
+            ctx = ctx.parent
+        return ctx
+
+    def user(self) -> str | None:
+        """The user at the root of this chain, if a user started it."""
+        for ctx in self.chain():
+            if ctx.origin is Origin.USER:
+                return ctx.actor
+        return None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "origin": self.origin.value,
+            "actor": self.actor,
+            "parent_id": self.parent.id if self.parent is not None else None,
+        }
+
+    def __repr__(self) -> str:
+        return f"<Context {self.origin.value}:{self.actor} id={self._id} parent={self.parent!r}>"
