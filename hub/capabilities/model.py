@@ -33,7 +33,9 @@ __all__ = [
     "split_capability_key",
 ]
 
-CAPABILITY_KEY_RE = re.compile(r"^(?P<name>(?:vendor\.[a-z0-9-]+\.)?[a-z][a-z0-9_]*)@(?P<major>[1-9][0-9]*)$")
+CAPABILITY_KEY_RE = re.compile(
+    r"^(?P<name>(?:vendor\.[a-z0-9-]+\.)?[a-z][a-z0-9_]*)@(?P<major>[1-9][0-9]*)$"
+)
 MEMBER_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -101,6 +103,8 @@ class PropertyDef(_Strict):
     values: tuple[str, ...] | None = None  # enum/set values; None = declared per profile instance
     labels: dict[str, LocalText] = Field(default_factory=dict)
     open_values: bool = False  # profiles may add vendor values (operational_state sub-states)
+    # With unit_per_instance: the units an instance may choose (consumption: m3 | L | kWh).
+    instance_units: tuple[Unit, ...] | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> PropertyDef:
@@ -138,6 +142,8 @@ class FieldDef(_Strict):
     type: ValueType
     values: tuple[str, ...] | None = None
     unit: Unit | None = None
+    title: LocalText | None = None
+    labels: dict[str, LocalText] = Field(default_factory=dict)  # event texts show these values
 
 
 class EventDef(_Strict):
