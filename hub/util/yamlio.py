@@ -73,8 +73,8 @@ def _walk(node: yaml.Node, path: tuple[Hashable, ...], lines: LineMap, loader: _
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node, deep=True)
-            if isinstance(key, list):
-                raise YamlError("a mapping key cannot be a list", key_node.start_mark.line + 1)
+            if isinstance(key, list | dict):
+                raise YamlError("a mapping key must be a plain value", key_node.start_mark.line + 1)
             if key in out:
                 raise YamlError(f"duplicate key {key!r}", key_node.start_mark.line + 1)
             lines.set((*path, key), key_node.start_mark.line + 1)
