@@ -1,0 +1,58 @@
+"""Portable bulk statements used by the writer thread."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Table, and_, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+__all__ = ["delete_batch", "upsert"]
+
+
+def upsert(
+    conn: Connection, table: Table, rows: Iterable[Mapping[str, Any]], keys: Sequence[str]
+) -> int:
+    """Insert or update rows in place; returns how many distinct rows were written.
+
+    A true upsert (``ON CONFLICT DO UPDATE``), never ``INSERT OR REPLACE``: replacing deletes the
+    old row first, which would fire ``ON DELETE CASCADE`` (a device's secrets) or ``SET NULL``
+    (its room). Rows are de-duplicated by key, last one wins, because PostgreSQL refuses to
+    update one row twice in a single multi-row statement.
+    """
+    unique = list({tuple(row[k] for k in keys): row for row in rows}.values())
+    if not unique:
+        return 0
+    columns = [c.name for c in table.columns if c.name in unique[0]]
+    changing = [name for name in columns if name not in keys]
+    dialect = conn.dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        insert = sqlite.insert(table) if dialect == "sqlite" else postgresql.insert(table)
+        if changing:
+            stmt = insert.on_conflict_do_update(
+                index_elements=list(keys), set_={name: insert.excluded[name] for name in changing}
+            )
+        else:
+            stmt = insert.on_conflict_do_nothing(index_elements=list(keys))
+        conn.execute(stmt, unique)
+        return len(unique)
+    # Other databases: update, then insert what did not exist.
+    for row in unique:
+        match = and_(*(table.c[k] == row[k] for k in keys))
+        result = conn.execute(table.update().where(match).values(**row))
+        if result.rowcount == 0:
+            conn.execute(table.insert().values(**row))
+    return len(unique)
+
+
+def delete_batch(conn: Connection, table: Table, where: Any, key: str, limit: int) -> int:
+    """Delete at most ``limit`` rows matching ``where``; returns the number deleted.
+
+    ``DELETE … WHERE key IN (SELECT key … LIMIT n)`` works on SQLite and PostgreSQL alike and
+    keeps each statement (and the lock it holds) small.
+    """
+    chosen = select(table.c[key]).where(where).limit(limit)
+    result = conn.execute(delete(table).where(table.c[key].in_(chosen)))
+    return int(result.rowcount or 0)
