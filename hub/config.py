@@ -33,6 +33,8 @@ class HubConfig:
     retention_days: int = 10
     plugins: tuple[str, ...] | None = None  # None: every installed plug-in
     demo: bool = False
+    # mDNS interfaces (addresses); None = all. The demo and tests use ["127.0.0.1"].
+    mdns_interfaces: tuple[str, ...] | None = None
     language: str = "zh-CN"
     stop_timeout_s: float = 5.0
 
@@ -66,12 +68,13 @@ class HubConfig:
         for key in ("profile_dirs",):
             if key in values:
                 values[key] = tuple(Path(p) for p in values[key])
-        if values.get("plugins") is not None:
-            values["plugins"] = tuple(values["plugins"])
+        for key in ("plugins", "mdns_interfaces"):
+            if values.get(key) is not None:
+                values[key] = tuple(values[key])
         if "capabilities_dir" in values and values["capabilities_dir"] is not None:
             values["capabilities_dir"] = Path(values["capabilities_dir"])
         config = replace(cls(), **values)
-        if not 0 < config.port < 65536:
+        if not 0 <= config.port < 65536:  # 0: any free port (tests)
             raise ConfigError(f"port {config.port} is out of range")
         if config.retention_days < 1:
             raise ConfigError("retention_days must be at least 1")

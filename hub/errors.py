@@ -3,7 +3,7 @@ the API, the CLI and the UI word the same problem the same way in both languages
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 __all__ = ["MESSAGES", "HubError", "message"]
 
@@ -48,6 +48,26 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Device {device} did not confirm the change within {seconds} s",
     ),
     "bad_request": ("请求无效：{detail}", "Bad request: {detail}"),
+    "unknown_discovery": (
+        "未找到待添加的设备 {key}（{integration}）",
+        "No discovered device {key} ({integration})",
+    ),
+    "already_added": ("设备 {key} 已添加为 {device}", "Device {key} is already added as {device}"),
+    "no_matching_profile": (
+        "没有与该设备匹配的设备档案，请选择一个档案或为它编写档案",
+        "No device profile matches this device; pick one or write a profile for it",
+    ),
+    "ambiguous_profile": (
+        "有多个设备档案同样匹配（{candidates}），请指定一个",
+        "Several profiles match equally well ({candidates}); pick one",
+    ),
+    "unknown_profile": ("设备档案 {profile} 不存在", "Device profile {profile} does not exist"),
+    "unknown_room": ("房间 {room} 不存在", "Room {room} does not exist"),
+    "integration_missing": (
+        "传输方式 {integration} 未运行",
+        "Integration {integration} is not running",
+    ),
+    "add_failed": ("添加设备失败：{detail}", "Adding the device failed: {detail}"),
 }
 
 
@@ -65,10 +85,12 @@ class _Default(dict[str, Any]):
 class HubError(Exception):
     """Root of the hub's errors; ``code`` selects the zh/en message."""
 
-    status: ClassVar[int] = 400
+    status: int = 400
 
-    def __init__(self, code: str, **kwargs: Any) -> None:
+    def __init__(self, code: str, *, status: int | None = None, **kwargs: Any) -> None:
         self.code = code
+        if status is not None:
+            self.status = status
         self.params = kwargs
         self.zh, self.en = message(code, **kwargs)
         super().__init__(self.en)

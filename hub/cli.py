@@ -1,0 +1,191 @@
+"""``zshub`` command line. Imports are lazy so that ``zshub profile validate`` does not pay for
+the web server or the storage layer."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main"]
+
+_BUILTIN = frozenset({"run", "profile", "device"})
+
+
+def _add_data_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--data", type=Path, default=Path("data"), help="data directory (default: ./data)"
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="zshub", description="zshub — 全屋智能中山造 local hub")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command")
+
+    run = sub.add_parser("run", help="run the hub")
+    _add_data_arg(run)
+    run.add_argument(
+        "--host", default=None, help="address the web API listens on (default 127.0.0.1)"
+    )
+    run.add_argument("--port", type=int, default=None, help="port of the web API (default 8470)")
+    run.add_argument("--demo", action="store_true", help="start with the simulated demo home")
+
+    prof = sub.add_parser("profile", help="validate, test and describe device profiles")
+    psub = prof.add_subparsers(dest="profile_command", required=True)
+    val = psub.add_parser("validate", help="check profile files or folders (exit 1 on any problem)")
+    val.add_argument("paths", nargs="+", type=Path)
+    tst = psub.add_parser("test", help="run the fixtures in profile files or folders")
+    tst.add_argument("paths", nargs="+", type=Path)
+    psub.add_parser("schema", help="print the profile JSON Schema (for editors)")
+
+    dev = sub.add_parser("device", help="devices known to the hub")
+    dsub = dev.add_subparsers(dest="device_command", required=True)
+    lst = dsub.add_parser("list", help="list devices in the registry")
+    _add_data_arg(lst)
+    lst.add_argument("--json", action="store_true", help="machine-readable output")
+    return parser
+
+
+COMMANDS_GROUP = "zshub.commands"
+
+
+def _plugin_command(argv: list[str]) -> int | None:
+    """Sub-commands contributed by plug-ins (``zshub simulate``, ``zshub rule``) through the
+    ``zshub.commands`` entry point group: each names ``main(argv) -> int``."""
+    if not argv or argv[0].startswith("-"):
+        return None
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=COMMANDS_GROUP):
+        if ep.name == argv[0]:
+            command = ep.load()
+            return int(command(argv[1:]))
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] not in _BUILTIN:
+        result = _plugin_command(argv)
+        if result is not None:
+            return result
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if args.version:
+        from hub import __version__
+
+        print(f"zshub {__version__}")
+        return 0
+    if args.command == "run":
+        return _run(args)
+    if args.command == "profile":
+        from hub.profiles import cli_profile
+
+        if args.profile_command == "validate":
+            return cli_profile.cmd_validate(args.paths)
+        if args.profile_command == "test":
+            return cli_profile.cmd_test(args.paths)
+        return cli_profile.cmd_schema()
+    if args.command == "device":
+        return _device_list(args.data, as_json=args.json)
+    _parser().print_help()
+    return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    from hub.config import ConfigError, HubConfig
+
+    try:
+        config = HubConfig.load(args.data, host=args.host, port=args.port, demo=args.demo or None)
+    except ConfigError as err:
+        print(f"zshub: {err}", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(_serve(config))
+    except KeyboardInterrupt:
+        return 0
+
+
+async def _serve(config: Any) -> int:
+    from hub.api.server import ApiServer
+    from hub.app import Hub
+
+    hub = Hub(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await hub.start()
+        api = ApiServer(hub, config.host, config.port)
+        await api.start()
+        hub.add_stop_hook("api", api.stop)
+    except OSError as err:
+        print(f"zshub: cannot start: {err}", file=sys.stderr)
+        await hub.stop()
+        return 1
+    print(f"zshub is running: {api.url}  (data: {config.data_dir.resolve()})", flush=True)
+    for problem in hub.problems:
+        print(f"  problem: {problem}", flush=True)
+    await stop.wait()
+    print("zshub: stopping …", flush=True)
+    await hub.stop()
+    return 0
+
+
+def _device_list(data_dir: Path, *, as_json: bool) -> int:
+    import json
+
+    from hub.config import HubConfig
+    from hub.core.registry import Device, Room
+    from hub.storage.store import Storage
+
+    config = HubConfig.load(data_dir)
+    if config.database_url is None and not (data_dir / "zshub.db").exists():
+        print(f"zshub: no hub data in {data_dir.resolve()}", file=sys.stderr)
+        return 1
+
+    async def load() -> tuple[list[Room], list[Device]]:
+        storage = await Storage.open(config.database, retention_days=config.retention_days)
+        try:
+            return await storage.load_registry()
+        finally:
+            await storage.close()
+
+    rooms, devices = asyncio.run(load())
+    room_names = {r.id: r.name_zh for r in rooms}
+    if as_json:
+        print(json.dumps([d.as_dict() for d in devices], ensure_ascii=False, indent=2))
+        return 0
+    if not devices:
+        print("no devices / 暂无设备")
+        return 0
+    rows = [
+        (
+            d.id,
+            d.name_zh,
+            d.name_en,
+            room_names.get(d.room_id or "", "-"),
+            d.profile_id or "-",
+            d.transport,
+        )
+        for d in sorted(devices, key=lambda d: (d.room_id or "", d.id))
+    ]
+    header = ("ID", "名称", "Name", "房间", "Profile", "Transport")
+    widths = [max(len(str(r[i])) for r in (*rows, header)) for i in range(len(header))]
+    for row in (header, *rows):
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

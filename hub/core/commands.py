@@ -1,0 +1,322 @@
+"""Commands: validate, pass the safety arbiter, send through the device's link, and wait until
+the device's own report confirms the effect (state is never assumed from a sent command)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+from hub.capabilities.catalogue import check_value
+from hub.capabilities.model import CommandDef, PropertyDef, ValueType
+from hub.core.bus import EventBus
+from hub.core.context import Context
+from hub.core.events import Event, EventType
+from hub.core.integration import DeviceLink, IntegrationError
+from hub.core.registry import Availability, Device, DeviceRegistry
+from hub.core.state import StateChange, StateStore
+from hub.errors import message
+from hub.safety.arbiter import CommandIntent, ProfilePolicy, SafetyArbiter
+
+__all__ = ["COMMAND_RESULT", "CommandProfile", "CommandResult", "CommandService", "CommandStatus"]
+
+# Capabilities whose every command lands in the audit log, whatever the outcome.
+AUDITED_CAPABILITIES = frozenset({"lock", "lock_users", "valve", "burner", "gas_detector"})
+
+
+class CommandStatus(StrEnum):
+    CONFIRMED = "confirmed"  # the device reported the expected state
+    SENT = "sent"  # accepted by the device; the command has no state effect to confirm
+    REFUSED = "refused"  # stopped before the device (validation or safety)
+    FAILED = "failed"  # the device or its transport failed
+    TIMEOUT = "timeout"  # sent, but the device did not report the effect in time
+
+
+@dataclass(slots=True)
+class CommandResult:
+    status: CommandStatus
+    device: str
+    target: str
+    code: str = "ok"
+    message_zh: str = ""
+    message_en: str = ""
+    needs: str | None = None
+    duration_ms: float = 0.0
+    context: Context | None = None
+    args: Mapping[str, Any] = field(default_factory=dict)
+    audited: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.status in (CommandStatus.CONFIRMED, CommandStatus.SENT)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status.value,
+            "device": self.device,
+            "target": self.target,
+            "code": self.code,
+            "message": {"zh": self.message_zh, "en": self.message_en},
+            "needs": self.needs,
+            "duration_ms": round(self.duration_ms, 3),
+            "context_id": self.context.id if self.context is not None else None,
+        }
+
+
+COMMAND_RESULT: EventType[CommandResult] = EventType("command_result")
+
+
+class CommandProfile(Protocol):
+    """What the command path needs of a device's profile (see hub.profiles runtime)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def roles(self) -> frozenset[str]: ...
+    @property
+    def policy(self) -> ProfilePolicy: ...
+    def command_def(self, target: str) -> CommandDef | None: ...
+    def property_def(self, path: str) -> PropertyDef | None: ...
+
+
+class CommandService:
+    def __init__(
+        self,
+        bus: EventBus,
+        states: StateStore,
+        registry: DeviceRegistry,
+        arbiter: SafetyArbiter,
+        profile_of: Callable[[Device], CommandProfile | None],
+        link_of: Callable[[Device], DeviceLink | None],
+    ) -> None:
+        self._bus = bus
+        self._states = states
+        self._registry = registry
+        self._arbiter = arbiter
+        self._profile_of = profile_of
+        self._link_of = link_of
+
+    async def send(
+        self,
+        device_id: str,
+        target: str,
+        args: Mapping[str, Any] | None = None,
+        *,
+        context: Context,
+        step_up: bool = False,
+        owner_confirmed: bool = False,
+        opt_in: frozenset[str] = frozenset(),
+        confirm_timeout: float = 5.0,
+    ) -> CommandResult:
+        """Run one command ``component/capability.command`` on a device; never raises for
+        refusals or device failures — the result says what happened, in zh and en."""
+        started = time.perf_counter()
+        args = dict(args or {})
+        result = await self._send(
+            device_id, target, args, context, step_up, owner_confirmed, opt_in, confirm_timeout
+        )
+        result.duration_ms = (time.perf_counter() - started) * 1000.0
+        result.context = context
+        result.args = {k: ("***" if k == "pin" else v) for k, v in args.items()}
+        self._bus.fire(COMMAND_RESULT, result, context)
+        return result
+
+    async def _send(
+        self,
+        device_id: str,
+        target: str,
+        args: dict[str, Any],
+        context: Context,
+        step_up: bool,
+        owner_confirmed: bool,
+        opt_in: frozenset[str],
+        confirm_timeout: float,
+    ) -> CommandResult:
+        def refused(code: str, needs: str | None = None, **params: Any) -> CommandResult:
+            zh, en = message(code, device=device_id, target=target, **params)
+            return CommandResult(CommandStatus.REFUSED, device_id, target, code, zh, en, needs)
+
+        device = self._registry.get(device_id)
+        if device is None:
+            return refused("unknown_device")
+        profile = self._profile_of(device)
+        if profile is None:
+            return refused("no_profile")
+        component, _, rest = target.partition("/")
+        capability, _, command = rest.partition(".")
+        cmd = profile.command_def(target)
+        if cmd is None or not component or not command:
+            return refused("unknown_command")
+        audited = capability in AUDITED_CAPABILITIES
+        problem = self._check_args(profile, component, capability, cmd, args)
+        if problem is not None:
+            code, params = problem
+            result = refused(code, **params)
+            result.audited = audited
+            return result
+        intent = CommandIntent(
+            device_id=device_id,
+            room_id=device.room_id,
+            profile_id=profile.id,
+            roles=profile.roles,
+            category=profile.category,
+            component=component,
+            capability=capability,
+            command=command,
+            args=args,
+            context=context,
+            step_up=step_up,
+            owner_confirmed=owner_confirmed,
+            opt_in=opt_in,
+        )
+        verdict = self._arbiter.check(intent, profile.policy, cmd)
+        if not verdict.allowed:
+            return CommandResult(
+                CommandStatus.REFUSED,
+                device_id,
+                target,
+                verdict.code,
+                verdict.message_zh,
+                verdict.message_en,
+                verdict.needs,
+                audited=True,
+            )
+        link = self._link_of(device)
+        if link is None or not link.connected or device.availability is Availability.OFFLINE:
+            zh, en = message("device_offline", device=device_id)
+            return CommandResult(
+                CommandStatus.FAILED, device_id, target, "device_offline", zh, en, audited=audited
+            )
+        expected = self._expected(device_id, component, capability, cmd, args)
+        waiter = _ConfirmWaiter(self._states, device_id, expected) if expected else None
+        try:
+            await link.invoke(component, capability, command, args, context)
+            if waiter is None:
+                return CommandResult(CommandStatus.SENT, device_id, target, audited=audited)
+            if await waiter.wait(confirm_timeout):
+                return CommandResult(CommandStatus.CONFIRMED, device_id, target, audited=audited)
+            zh, en = message("not_confirmed", device=device_id, seconds=f"{confirm_timeout:g}")
+            return CommandResult(
+                CommandStatus.TIMEOUT, device_id, target, "not_confirmed", zh, en, audited=audited
+            )
+        except IntegrationError as err:
+            code = getattr(err, "code", "device_error")
+            zh, en = message(
+                "device_error" if code != "device_unavailable" else "device_offline",
+                device=device_id,
+                detail=str(err),
+            )
+            return CommandResult(
+                CommandStatus.FAILED, device_id, target, code, zh, en, audited=audited
+            )
+        finally:
+            if waiter is not None:
+                waiter.close()
+
+    def _check_args(
+        self,
+        profile: CommandProfile,
+        component: str,
+        capability: str,
+        cmd: CommandDef,
+        args: dict[str, Any],
+    ) -> tuple[str, dict[str, Any]] | None:
+        for name in args:
+            if name not in cmd.params:
+                return "bad_argument", {"param": name, "detail": "unknown parameter"}
+        for name, pdef in cmd.params.items():
+            if name not in args:
+                if pdef.required and pdef.type is not ValueType.SECRET:
+                    return "missing_argument", {"param": name}
+                continue
+            if pdef.type is ValueType.SECRET:
+                if not isinstance(args[name], str):
+                    return "bad_argument", {"param": name, "detail": "must be text"}
+                continue
+            prop = (
+                profile.property_def(f"{component}/{capability}/{pdef.ref}")
+                if pdef.ref is not None
+                else None
+            )
+            try:
+                if prop is not None:
+                    args[name] = check_value(prop, args[name])
+                else:
+                    args[name] = check_value(
+                        PropertyDef(type=pdef.type, range=pdef.range, values=pdef.values),
+                        args[name],
+                    )
+            except ValueError as err:
+                return "bad_argument", {"param": name, "detail": str(err)}
+        return None
+
+    @staticmethod
+    def _expected(
+        device_id: str, component: str, capability: str, cmd: CommandDef, args: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for prop, effect in cmd.effects.items():
+            value = effect
+            if isinstance(effect, str) and effect.startswith("$"):
+                if effect[1:] not in args:
+                    continue
+                value = args[effect[1:]]
+            out[f"{device_id}/{component}/{capability}/{prop}"] = value
+        return out
+
+
+class _ConfirmWaiter:
+    """Resolves once every expected path reports its expected value (subscribed before sending,
+    so a fast device's report cannot slip past)."""
+
+    def __init__(self, states: StateStore, device_id: str, expected: dict[str, Any]) -> None:
+        self._states = states
+        self._pending = {p: v for p, v in expected.items() if not _matches(states.value(p), v)}
+        self._future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._unsub = states.track_devices([device_id], self._on_change)
+        # Already in the expected state (e.g. "off" while off): the device's next report confirms.
+        self._already = not self._pending
+        if self._already:
+            self._pending = dict(expected)
+
+    def _on_change(self, event: Event[StateChange]) -> None:
+        new = event.data.new
+        if new is None or event.data.path not in self._pending:
+            return
+        if _matches(new.value, self._pending[event.data.path]):
+            del self._pending[event.data.path]
+            if not self._pending and not self._future.done():
+                self._future.set_result(None)
+
+    async def wait(self, timeout: float) -> bool:
+        if self._already:
+            # Nothing will change: accept the device's acknowledgement of an idempotent command.
+            return True
+        try:
+            await asyncio.wait_for(asyncio.shield(self._future), timeout)
+            return True
+        except TimeoutError:
+            return False
+
+    def close(self) -> None:
+        self._unsub()
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _matches(actual: Any, expected: Any) -> bool:
+    if _is_number(actual) and _is_number(expected):
+        # Raw scales quantise (brightness 37 % -> DP 370 -> 37.0; 2700 K -> 370 mireds -> 2703 K).
+        return abs(float(actual) - float(expected)) <= max(1.0, abs(float(expected)) * 0.01)
+    if isinstance(expected, list | tuple | frozenset) and isinstance(
+        actual, list | tuple | frozenset
+    ):
+        return sorted(map(str, actual)) == sorted(map(str, expected))
+    return bool(actual == expected)

@@ -1,0 +1,1 @@
+"""Network services shared by integrations (one zeroconf instance for the whole hub)."""

@@ -1,0 +1,58 @@
+"""Plug-in discovery: the hub never imports integrations or rules by name.
+
+Installed distributions declare entry points in the group ``zshub.plugins``; each names a
+factory ``(hub) -> Plugin``. Rule plug-ins start before integrations (safety rules must be in
+place before any device connects) and stop after them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from hub.app import Hub
+
+__all__ = ["ENTRY_POINT_GROUP", "Plugin", "PluginFactory", "discover_plugins"]
+
+_LOGGER = logging.getLogger(__name__)
+ENTRY_POINT_GROUP = "zshub.plugins"
+
+
+@runtime_checkable
+class Plugin(Protocol):
+    name: str
+    kind: Literal["rules", "integration", "service"]
+
+    async def async_start(self, hub: Any) -> None: ...
+    async def async_stop(self) -> None: ...
+
+
+PluginFactory = Callable[["Hub"], Plugin]
+
+_ORDER = {"rules": 0, "service": 1, "integration": 2}
+
+
+def discover_plugins(
+    enabled: Sequence[str] | None,
+) -> tuple[list[tuple[str, PluginFactory]], list[str]]:
+    """Load plug-in factories; returns them in start order and a list of load problems."""
+    found: list[tuple[str, PluginFactory]] = []
+    problems: list[str] = []
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if enabled is not None and ep.name not in enabled:
+            continue
+        try:
+            factory = ep.load()
+        except Exception as err:  # a broken plug-in must not stop the hub
+            problems.append(f"plug-in {ep.name} ({ep.value}) failed to load: {err}")
+            _LOGGER.exception("Plug-in %s failed to load", ep.name)
+            continue
+        found.append((ep.name, factory))
+    if enabled is not None:
+        missing = set(enabled) - {name for name, _ in found} - {p.split(" ")[1] for p in problems}
+        problems.extend(f"plug-in {name} is not installed" for name in sorted(missing))
+    found.sort(key=lambda item: (_ORDER.get(getattr(item[1], "kind", "integration"), 2), item[0]))
+    return found, problems
