@@ -14,6 +14,7 @@ from typing import Any
 __all__ = ["main"]
 
 _BUILTIN = frozenset({"run", "profile", "device"})
+_DEFAULT_HUB = "http://127.0.0.1:8470"
 
 
 def _add_data_arg(p: argparse.ArgumentParser) -> None:
@@ -49,6 +50,17 @@ def _parser() -> argparse.ArgumentParser:
     lst = dsub.add_parser("list", help="list devices in the registry")
     _add_data_arg(lst)
     lst.add_argument("--json", action="store_true", help="machine-readable output")
+    disc = dsub.add_parser("discovered", help="devices a running hub found but has not added")
+    disc.add_argument("--hub", default=_DEFAULT_HUB, help=f"hub address (default {_DEFAULT_HUB})")
+    add = dsub.add_parser("add", help="add a discovered device to a running hub")
+    add.add_argument("key", help="the device's key, as `zshub device discovered` shows it")
+    add.add_argument("--code", dest="pairing_code", help="pairing code printed on the device")
+    add.add_argument("--name-zh", required=True)
+    add.add_argument("--name-en", required=True)
+    add.add_argument("--room", help="room id")
+    add.add_argument("--profile", help="profile id (default: the matcher's unambiguous choice)")
+    add.add_argument("--integration", default="zsdp")
+    add.add_argument("--hub", default=_DEFAULT_HUB, help=f"hub address (default {_DEFAULT_HUB})")
     return parser
 
 
@@ -96,6 +108,21 @@ def main(argv: list[str] | None = None) -> int:
             return cli_profile.cmd_test(args.paths)
         return cli_profile.cmd_schema()
     if args.command == "device":
+        from hub import cli_device
+
+        if args.device_command == "discovered":
+            return cli_device.cmd_discovered(args.hub)
+        if args.device_command == "add":
+            return cli_device.cmd_add(
+                args.hub,
+                args.key,
+                integration=args.integration,
+                pairing_code=args.pairing_code,
+                name_zh=args.name_zh,
+                name_en=args.name_en,
+                room=args.room,
+                profile=args.profile,
+            )
         return _device_list(args.data, as_json=args.json)
     _parser().print_help()
     return 2

@@ -32,7 +32,8 @@ fi
 stamp=.venv/.zshub-installed
 want=$(cat pyproject.toml scripts/bootstrap.sh | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    .venv/bin/python -m pip install --quiet --upgrade pip
-    .venv/bin/python -m pip install --quiet -e '.[dev]'
+    # pip's warnings about this machine's extra index folders are noise: keep errors only.
+    .venv/bin/python -m pip install --quiet --upgrade pip 2>&1 | grep -v "is ignored" || true
+    .venv/bin/python -m pip install --quiet -e '.[dev]' 2> >(grep -v -e "is ignored" -e "BuildBackendWarning" >&2)
     echo "$want" > "$stamp"
 fi

@@ -8,7 +8,24 @@ __all__ = ["UNITS", "UnitError", "convert", "is_unit"]
 
 # Canonical symbols. A property's unit is always one of these; raw scales live in bindings.
 UNITS: Final[frozenset[str]] = frozenset(
-    {"%", "°C", "K", "deg", "s", "min", "h", "d", "ppm", "%LEL", "L", "L/min", "m3", "kWh", "W", "lx"}
+    {
+        "%",
+        "°C",
+        "K",
+        "deg",
+        "s",
+        "min",
+        "h",
+        "d",
+        "ppm",
+        "%LEL",
+        "L",
+        "L/min",
+        "m3",
+        "kWh",
+        "W",
+        "lx",
+    }
 )
 
 # Units that convert linearly into a base unit of their dimension: unit -> (dimension, factor).

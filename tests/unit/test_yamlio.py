@@ -18,7 +18,7 @@ def test_yaml12_booleans_and_lines() -> None:
         ("a: 1\na: 2\n", 2, "duplicate key"),
         ("? [1, 2]\n: x\n", 1, "plain value"),
         ("{}: x\n", 1, "plain value"),
-        ("a: [1, 2\nb: 3\n", 2, ""),
+        ("a: [1, 2\nb: 3\n", 2, "expected"),
     ],
 )
 def test_errors_carry_lines(text: str, line: int, match: str) -> None:
