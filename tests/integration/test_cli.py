@@ -21,7 +21,9 @@ ZSHUB = [sys.executable, "-m", "hub.cli"]
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*ZSHUB, *args], capture_output=True, text=True, timeout=120, cwd=cwd)
+    return subprocess.run(
+        [*ZSHUB, *args], check=False, capture_output=True, text=True, timeout=120, cwd=cwd
+    )
 
 
 def free_port() -> int:
@@ -57,7 +59,9 @@ def test_run_serves_api_and_stops_cleanly_then_lists_devices(tmp_path: Path) -> 
     port = free_port()
     proc = subprocess.Popen(
         [*ZSHUB, "run", "--data", str(tmp_path), "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
