@@ -30,7 +30,7 @@ from hub.core.state import StateStore
 from hub.core.tasks import TaskKeeper
 from hub.errors import HubError
 from hub.net.mdns import SharedZeroconf
-from hub.plugins import Plugin, PluginFactory, discover_plugins
+from hub.plugins import Plugin, PluginFactory, discover_plugins, plugin_order
 from hub.profile_access import ProfileAccess
 from hub.profiles.matcher import MatchResult
 from hub.safety.arbiter import SafetyArbiter
@@ -76,6 +76,9 @@ class Hub:
         self.matches: dict[tuple[str, str], MatchResult] = {}
         self.zeroconf = SharedZeroconf(config.mdns_interfaces)
         self.problems: list[str] = []
+        # Services plug-ins offer to the API, looked up at request time ("rules", "scenes",
+        # "notifications" from the rules plug-in); absent ones answer 503.
+        self.services: dict[str, Any] = {}
         self.commands = CommandService(
             self.bus,
             self.states,
@@ -206,7 +209,10 @@ class Hub:
 
         # 3. plug-ins: rules first, then integrations.
         factories, plugin_problems = discover_plugins(self.config.plugins)
-        factories.extend((getattr(f, "__name__", "extra"), f) for f in self._extra_plugins)
+        factories.extend(
+            (getattr(f, "name", getattr(f, "__name__", "extra")), f) for f in self._extra_plugins
+        )
+        factories.sort(key=lambda item: plugin_order(item[1]))
         self.problems.extend(plugin_problems)
         for name, factory in factories:
             try:
@@ -281,6 +287,10 @@ class Hub:
                     "code": result.code,
                     "args": dict(result.args),
                     "message": result.message_en,
+                    # how the user came in (session, token:<name>), set by the API
+                    "via": next(
+                        (c.actor for c in event.context.chain() if c.origin is Origin.API), None
+                    ),
                 },
             )
         )

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from hub.app import Hub
 
-__all__ = ["ENTRY_POINT_GROUP", "Plugin", "PluginFactory", "discover_plugins"]
+__all__ = ["ENTRY_POINT_GROUP", "Plugin", "PluginFactory", "discover_plugins", "plugin_order"]
 
 _LOGGER = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "zshub.plugins"
@@ -54,5 +54,10 @@ def discover_plugins(
     if enabled is not None:
         missing = set(enabled) - {name for name, _ in found} - {p.split(" ")[1] for p in problems}
         problems.extend(f"plug-in {name} is not installed" for name in sorted(missing))
-    found.sort(key=lambda item: (_ORDER.get(getattr(item[1], "kind", "integration"), 2), item[0]))
+    found.sort(key=lambda item: (plugin_order(item[1]), item[0]))
     return found, problems
+
+
+def plugin_order(factory: object) -> int:
+    """Start order by kind: rules (safety first), services, then integrations."""
+    return _ORDER.get(getattr(factory, "kind", "integration"), 2)

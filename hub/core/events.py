@@ -9,6 +9,7 @@ from hub.core.context import Context
 
 __all__ = ["Event", "EventType"]
 
+
 class EventType[T](str):
     """A string subclass so it hashes and compares as its name; ``T`` is the payload type."""
 

@@ -73,7 +73,8 @@ class CommandIntent:
     context: Context
     step_up: bool = False  # the user re-entered the PIN for this very command
     owner_confirmed: bool = False
-    opt_in: frozenset[str] = frozenset()  # rule-level opt-ins, e.g. {"lock.unlock"}
+    # Rule-level opt-ins: full targets ("main/lock.unlock") or capability commands ("lock.unlock").
+    opt_in: frozenset[str] = frozenset()
 
     @property
     def target(self) -> str:
@@ -177,9 +178,11 @@ class SafetyArbiter:
         if target in policy.not_available:
             return Verdict.refuse("not_available", target=target)
         automated = intent.automated
-        if automated and (
-            (key in OPT_IN_COMMANDS or target in policy.automation_denied)
+        if (
+            automated
+            and (key in OPT_IN_COMMANDS or target in policy.automation_denied)
             and target not in intent.opt_in
+            and f"{intent.capability}.{intent.command}" not in intent.opt_in
         ):
             return Verdict.refuse("automation_denied", target=target)
         if (command.confirm or target in policy.confirm) and not automated and not intent.step_up:

@@ -166,3 +166,19 @@ def test_blocks_stop_switching_in_their_room_but_never_shutting_off() -> None:
     assert arb.check(
         intent("onoff", "on", category="light.ceiling"), ProfilePolicy(), PLAIN
     ).allowed
+
+
+def test_opt_in_accepts_capability_command_form() -> None:
+    arb = SafetyArbiter()
+    v = arb.check(
+        intent("lock", "unlock", origin=Origin.RULE, opt_in=frozenset({"lock.unlock"})),
+        LOCK_POLICY,
+        UNLOCK,
+    )
+    assert v.allowed
+    v = arb.check(
+        intent("lock", "unlock", origin=Origin.RULE, opt_in=frozenset({"valve.open"})),
+        LOCK_POLICY,
+        UNLOCK,
+    )
+    assert v.code == "automation_denied"
