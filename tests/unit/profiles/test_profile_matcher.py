@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -143,15 +142,13 @@ def test_more_specific_pattern_wins(
     assert [c[0] for c in result.candidates] == ["test.sample.contact", "test.sample.any-tm"]
 
 
-def test_matching_a_thousand_records_is_cheap(library: ProfileLibrary) -> None:
+def test_matching_a_thousand_records(library: ProfileLibrary) -> None:
     records = [
         record("mdns", service="_zsdp._tcp", txt={"vid": "0x7E01", "pid": f"0x{i:04X}"})
         for i in range(500)
     ] + [
         record("matter", vendor_id=0xFFF1, product_id=i, device_types=[0x0101]) for i in range(500)
     ]
-    start = time.perf_counter()
     results = [library.match(r) for r in records]
-    assert time.perf_counter() - start < 1.0
     assert sum(1 for r in results if r.best == "test.sample.light") == 2  # pid 0x0001 and 0x0002
     assert sum(1 for r in results if r.best == "test.generic.dimmable-light") == 500

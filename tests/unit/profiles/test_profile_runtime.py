@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import pytest
@@ -214,14 +213,14 @@ def test_bthome_value_and_change_event(loaded: Loaded, sample: Callable[[str], s
     assert bthome.decode({0x2D: 1}, {0x2D: 1}).events == []
 
 
-def test_decode_is_cheap(light: LoadedProfile) -> None:
+def test_repeated_decode_is_stable(light: LoadedProfile) -> None:
     zsdp = light.binding("zsdp")
     assert zsdp is not None
     report = {20: True, 22: 500, 23: 500, 21: "white", 26: 3}
-    start = time.perf_counter()
-    for _ in range(10_000):
-        zsdp.decode(report, report)
-    assert time.perf_counter() - start < 2.0  # ~20 µs per report on a slow CI box
+    first = zsdp.decode(report, report)
+    for _ in range(1_000):
+        again = zsdp.decode(report, report)
+    assert again.states == first.states and again.events == [] and again.errors == []
 
 
 def test_summary_is_json_ready(light: LoadedProfile) -> None:

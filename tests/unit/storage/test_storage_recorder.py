@@ -168,7 +168,8 @@ async def test_purge_runs_in_small_batches(storage: Storage, kernel: Kernel) -> 
     assert [ts for ts, _ in await storage.history("lamp-0/main/light/on")] == [5_000.0]
 
 
-async def test_listener_is_cheap(storage: Storage, kernel: Kernel) -> None:
+async def test_listener_only_queues(storage: Storage, kernel: Kernel) -> None:
+    # Its speed is measured by bench/recorder_burst.py; here: every call queues one row.
     recorder = Recorder(
         storage, kernel.bus, kernel.tasks, batch_size=10**6, max_batch=10**6, max_queue=10**6
     )
@@ -177,13 +178,11 @@ async def test_listener_is_cheap(storage: Storage, kernel: Kernel) -> None:
         STATE_CHANGED, StateChange(new.path, "lamp-1", None, new), kernel.bus.hub_context, 1.0
     )
     listener = recorder._on_state_changed
-    calls = 200_000
-    started = time.perf_counter()
+    calls = 20_000
     for _ in range(calls):
         listener(event)
-    per_call = (time.perf_counter() - started) / calls
     assert recorder.stats()["queued"] == calls
-    assert per_call < 2e-6, f"{per_call * 1e9:.0f} ns per state change"
+    assert recorder.stats()["written"] == 0  # nothing written from the listener itself
 
 
 async def test_bad_settings_are_refused(storage: Storage, kernel: Kernel) -> None:
