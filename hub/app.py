@@ -169,9 +169,18 @@ class Hub:
         try:
             device = await plugin.async_add_device(record, draft, secrets)
         except IntegrationError as err:
+            params = getattr(err, "params", None)
+            if isinstance(params, dict):  # the integration worded it in zh and en: keep that
+                raise HubError(err.code, status=getattr(err, "status", 422), **params) from err
             raise HubError("add_failed", status=422, detail=str(err)) from err
         device.identity.setdefault("key", key)
-        return self.registry.add(device, context)
+        added = self.registry.add(device, context)
+        # The pairing window on the device is closed now: make sure its key is on disk before
+        # answering, or a crash in between would mean pairing by hand again.
+        wait_key_stored = getattr(plugin, "wait_key_stored", None)
+        if wait_key_stored is not None:
+            await wait_key_stored(added.id)
+        return added
 
     def _link_of(self, device: Device) -> DeviceLink | None:
         integration = self.integrations.get(device.integration)

@@ -48,6 +48,50 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Device {device} did not confirm the change within {seconds} s",
     ),
     "bad_request": ("请求无效：{detail}", "Bad request: {detail}"),
+    # Adding and pairing devices (integrations/zsdp and other transports that pair with a code).
+    "pairing_code_invalid": ("配对码应为 8 位数字", "A pairing code is 8 digits"),
+    "pairing_failed": (
+        "配对码不正确，设备 {device} 拒绝了配对。请核对设备标签上的 8 位配对码后重试",
+        "Wrong pairing code: {device} refused the pairing. Check the 8-digit code on its label",
+    ),
+    "pairing_closed": (
+        "设备 {device} 未开放配对：请按说明书打开配对窗口（例如长按按键 5 秒）后重试",
+        "{device} is not open for pairing: open its pairing window (e.g. hold its button for "
+        "5 s) and try again",
+    ),
+    "pairing_rate_limited": (
+        "配对失败次数过多，设备 {device} 暂时锁定，请 {seconds} 秒后再试",
+        "Too many failed pairing attempts: {device} is locked, try again in {seconds} s",
+    ),
+    "pairing_busy": (
+        "设备 {device} 正在进行另一次配对，请稍后重试",
+        "{device} is busy with another pairing; try again shortly",
+    ),
+    "pairing_error": (
+        "与设备 {device} 配对失败：{detail}",
+        "Pairing with {device} failed: {detail}",
+    ),
+    "wrong_device": (
+        "{address} 上应答的不是设备 {device}",
+        "The device answering at {address} is not {device}",
+    ),
+    "device_unreachable": (
+        "无法连接设备 {device}（{address}）：{detail}",
+        "Cannot reach {device} at {address}: {detail}",
+    ),
+    "profile_transport": (
+        "设备档案 {profile} 不支持 {transport}",
+        "Device profile {profile} has no {transport} binding",
+    ),
+    "device_refused": ("{detail}", "{detail}"),
+    "device_timeout": (
+        "设备 {device} 未在 {seconds} 秒内应答",
+        "{device} did not answer within {seconds} s",
+    ),
+    "not_supported": (
+        "{target} 不能通过 {transport} 执行：{detail}",
+        "{target} cannot be sent over {transport}: {detail}",
+    ),
     "unknown_discovery": (
         "未找到待添加的设备 {key}（{integration}）",
         "No discovered device {key} ({integration})",
@@ -68,6 +112,68 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Integration {integration} is not running",
     ),
     "add_failed": ("添加设备失败：{detail}", "Adding the device failed: {detail}"),
+    # Web API, accounts and security (hub/api, hub/auth).
+    "not_found": ("接口 {path} 不存在", "There is no API at {path}"),
+    "internal_error": ("网关内部错误，详情见日志", "Internal error in the hub; see its log"),
+    "method_not_allowed": ("{path} 不支持 {method} 请求", "{path} does not accept {method}"),
+    "auth_required": ("请先登录", "Please sign in first"),
+    "auth_invalid": (
+        "登录已失效或令牌无效，请重新登录",
+        "The session has ended or the token is invalid; sign in again",
+    ),
+    "login_failed": ("用户名或密码不正确", "Wrong username or password"),
+    "rate_limited": (
+        "尝试次数过多，请 {seconds} 秒后再试",
+        "Too many attempts; try again in {seconds} s",
+    ),
+    "auth_busy": ("网关正忙，请稍后再试", "The hub is busy; try again in a moment"),
+    "forbidden": ("你的账户无权执行此操作", "Your account may not do this"),
+    "owner_only": ("只有户主可以执行此操作", "Only the owner may do this"),
+    "guest_forbidden": (
+        "访客账户无权访问 {target}",
+        "A guest account may not use {target}",
+    ),
+    "origin_forbidden": (
+        "请求来源 {origin} 不被允许",
+        "Requests from {origin} are not allowed",
+    ),
+    "pin_invalid": ("PIN 码不正确", "Wrong PIN"),
+    "pin_not_set": (
+        "你的账户尚未设置 PIN 码，请先设置",
+        "Your account has no PIN yet; set one first",
+    ),
+    "setup_invalid": (
+        "初始设置链接无效或已过期，请重启网关获取新链接，或使用 zshub user add",
+        "The set-up link is invalid or expired; restart the hub for a new one, or use "
+        "zshub user add",
+    ),
+    "setup_done": ("户主账户已存在", "The owner account already exists"),
+    "unknown_user": ("用户 {user} 不存在", "User {user} does not exist"),
+    "username_taken": ("用户名 {username} 已被使用", "The username {username} is taken"),
+    "bad_username": (
+        "用户名须为 1–32 个字母、数字或 . _ - @",
+        "A username is 1–32 letters, digits or . _ - @",
+    ),
+    "weak_password": (
+        "密码至少需要 {min} 个字符",
+        "A password needs at least {min} characters",
+    ),
+    "bad_pin": ("PIN 码须为 4–8 位数字", "A PIN is 4–8 digits"),
+    "last_owner": (
+        "不能删除、停用或降级最后一位户主",
+        "The last owner cannot be deleted, disabled or demoted",
+    ),
+    "unknown_token": ("令牌 {token} 不存在", "Token {token} does not exist"),
+    "unknown_scene": ("场景 {scene} 不存在", "Scene {scene} does not exist"),
+    "unknown_rule": ("规则 {rule} 不存在", "Rule {rule} does not exist"),
+    "unknown_notification": (
+        "通知 {notification} 不存在",
+        "Notification {notification} does not exist",
+    ),
+    "service_unavailable": (
+        "{service} 尚未运行（规则引擎插件未加载）",
+        "{service} is not running (the rules plug-in is not loaded)",
+    ),
 }
 
 
