@@ -73,6 +73,8 @@ class HubConfig:
                 values[key] = tuple(values[key])
         if "capabilities_dir" in values and values["capabilities_dir"] is not None:
             values["capabilities_dir"] = Path(values["capabilities_dir"])
+        if values.get("demo") and "mdns_interfaces" not in values:
+            values["mdns_interfaces"] = ("127.0.0.1",)  # the demo home lives on loopback only
         config = replace(cls(), **values)
         if not 0 <= config.port < 65536:  # 0: any free port (tests)
             raise ConfigError(f"port {config.port} is out of range")

@@ -65,10 +65,15 @@ class Brightness(Behaviour):
         self.set("level", arg_float(args, "level"))
 
 
-def _back_to_first_effect(behaviour: Behaviour) -> None:
-    """A lamp leaves its scene when a colour or colour temperature is chosen."""
+def _back_to_first_effect(behaviour: Behaviour, write: Write) -> None:
+    """A lamp leaves its scene when a colour or colour temperature is chosen (unless the same
+    SET chose a scene too)."""
     effect = behaviour.sibling("light_effect")
-    if effect is not None and effect.values("effect"):
+    if (
+        effect is not None
+        and effect.values("effect")
+        and effect.path("effect") not in write.changed
+    ):
         effect.set("effect", effect.values("effect")[0])
 
 
@@ -86,7 +91,7 @@ class ColorTemperature(Behaviour):
 
     def on_write(self, write: Write) -> None:
         if self.path("kelvin") in write.changed:
-            _back_to_first_effect(self)
+            _back_to_first_effect(self, write)
 
 
 @register
@@ -96,7 +101,7 @@ class Color(Behaviour):
 
     def on_write(self, write: Write) -> None:
         if self.path("hue") in write.changed or self.path("saturation") in write.changed:
-            _back_to_first_effect(self)
+            _back_to_first_effect(self, write)
 
 
 @register

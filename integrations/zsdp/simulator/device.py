@@ -10,7 +10,6 @@ withdrawn without goodbye) and come back on the same port.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 from collections.abc import Mapping
@@ -19,7 +18,7 @@ from typing import Any
 
 from hub.profiles.compiled import LoadedProfile
 from hub.profiles.runtime import same_raw
-from integrations.zsdp.device import DeviceEndpoint, KeyStore
+from integrations.zsdp.device import DeviceEndpoint
 from integrations.zsdp.discovery import Advertisement
 from integrations.zsdp.errors import ErrorCode, ZsdpError
 from integrations.zsdp.handshake import PROTOCOL_VERSION, DeviceInfo
@@ -27,10 +26,11 @@ from integrations.zsdp.simulator import safety
 from integrations.zsdp.simulator.base import ActionError, Behaviour, Write, behaviour_class
 from integrations.zsdp.simulator.mdns import Advertiser
 from integrations.zsdp.simulator.model import DpModel, ModelError
+from integrations.zsdp.simulator.state import SlotKeys
 from integrations.zsdp.simulator.table import DpTable, from_dp_value, types_compatible
 from integrations.zsdp.wire import DPValue
 
-__all__ = ["DEVICE_ACTIONS", "DeviceSpec", "SimulatedDevice", "product_ids"]
+__all__ = ["DEVICE_ACTIONS", "DeviceSpec", "SimulatedDevice", "product_ids", "reports_json"]
 
 _LOGGER = logging.getLogger(__name__)
 _ = safety  # registers the safety behaviours
@@ -110,7 +110,7 @@ class SimulatedDevice:
         self,
         spec: DeviceSpec,
         *,
-        key_store: KeyStore,
+        key_store: SlotKeys,
         advertiser: Advertiser | None = None,
         host: str = "127.0.0.1",
         pairing_window: float | None = 600.0,
@@ -175,7 +175,12 @@ class SimulatedDevice:
             pairing_window=self._pairing_window,
             on_pairing_change=self._pairing_changed,
         )
-        await self._endpoint.start(self.host, port or self.port)
+        try:
+            await self._endpoint.start(self.host, port or self.port)
+        except OSError:
+            await self._endpoint.stop()  # disarms its pairing-window timer
+            self._endpoint = None
+            raise
         self.port = self._endpoint.port
         self.online = True
         self._spawn(self._report_loop(), "report")
@@ -385,9 +390,7 @@ class SimulatedDevice:
                 self._endpoint.open_pairing()
         elif action == "factory_reset":
             await self.go_offline()
-            clear = getattr(self.keys, "clear", None)
-            if callable(clear):
-                clear()
+            self.keys.clear()
             await self.go_online()
 
     def snapshot(self) -> dict[str, Any]:
@@ -419,11 +422,3 @@ class SimulatedDevice:
 
 def reports_json(reports: list[dict[int, DPValue]]) -> list[dict[str, Any]]:
     return [{str(dp): _jsonable(v.value) for dp, v in r.items()} for r in reports]
-
-
-async def cancel_quietly(task: asyncio.Task[Any] | None) -> None:
-    if task is None:
-        return
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task

@@ -16,7 +16,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from integrations.zsdp.device import KeyStore, MemoryKeyStore
 from integrations.zsdp.simulator.base import ActionError
 from integrations.zsdp.simulator.device import DeviceSpec, SimulatedDevice, reports_json
 from integrations.zsdp.simulator.home import Room
@@ -63,12 +62,10 @@ class Simulator:
         self.advertiser = Advertiser(host) if advertise else None
         self.devices: dict[str, SimulatedDevice] = {}
         for spec in specs:
-            keys: KeyStore = (
-                self.state.keys(spec.key) if self.state.path is not None else MemoryKeyStore()
-            )
+            # Without a state file the keys live in memory only (StateFile(None) never writes).
             device = SimulatedDevice(
                 spec,
-                key_store=keys,
+                key_store=self.state.keys(spec.key),
                 advertiser=self.advertiser,
                 host=host,
                 pairing_window=pairing_window,
@@ -122,8 +119,8 @@ class Simulator:
             for device in self.devices.values():
                 try:
                     device.tick((now - last) * self.speed)
-                except (ActionError, ModelError):
-                    _LOGGER.exception("%s: behaviour failed", device.device_id)
+                except Exception:  # one device's bug must not stop time for the others
+                    _LOGGER.exception("%s: a behaviour failed", device.device_id)
             last = now
 
     # ------------------------------------------------------------------ manifest

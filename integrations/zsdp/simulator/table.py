@@ -213,10 +213,7 @@ class DpTable:
                 self._spec(dp, _TYPE_NAMES[raw_type] if raw_type else param_type)
             for dp, _expr, _codec, _prop in encoder.sets:
                 open_channels.add(dp)
-                self.specs[dp].writable = True
-            for dp in (*constants, *params):
-                self.specs[dp].writable = True
-            for dp, _expr, _t in encoder.writes:
+            for dp in (*(w[0] for w in encoder.writes), *(s[0] for s in encoder.sets)):
                 self.specs[dp].writable = True
             if constants:
                 self._shapes.append(_CommandShape(path, constants, params))

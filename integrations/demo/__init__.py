@@ -1,0 +1,1 @@
+"""The demo home: simulated Zhongshan devices in five rooms (``zshub run --demo``)."""
