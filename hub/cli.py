@@ -13,7 +13,7 @@ from typing import Any
 
 __all__ = ["main"]
 
-_BUILTIN = frozenset({"run", "profile", "device"})
+_BUILTIN = frozenset({"run", "profile", "device", "user", "token"})
 _DEFAULT_HUB = "http://127.0.0.1:8470"
 
 
@@ -61,6 +61,41 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--profile", help="profile id (default: the matcher's unambiguous choice)")
     add.add_argument("--integration", default="zsdp")
     add.add_argument("--hub", default=_DEFAULT_HUB, help=f"hub address (default {_DEFAULT_HUB})")
+    for p in (disc, add):
+        p.add_argument(
+            "--token", default=None, help="API token (default: the ZSHUB_TOKEN variable)"
+        )
+
+    usr = sub.add_parser("user", help="accounts (owner, member, guest)")
+    usub = usr.add_subparsers(dest="user_command", required=True)
+    uadd = usub.add_parser("add", help="add an account (asks for the password and PIN)")
+    uadd.add_argument("username")
+    uadd.add_argument("--role", choices=["owner", "member", "guest"], default="member")
+    uadd.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password (line 1) and PIN (line 2) from standard input",
+    )
+    uadd.add_argument("--display-name")
+    uadd.add_argument("--language", choices=["zh", "en"])
+    uadd.add_argument("--grant-room", action="append", dest="rooms", help="guests: a room")
+    uadd.add_argument("--grant-device", action="append", dest="devices", help="guests: a device")
+    _add_data_arg(uadd)
+    ulist = usub.add_parser("list", help="list accounts")
+    _add_data_arg(ulist)
+
+    tok = sub.add_parser("token", help="long-lived API tokens for integrators")
+    tsub = tok.add_subparsers(dest="token_command", required=True)
+    tcreate = tsub.add_parser("create", help="create a token for a user (printed once)")
+    tcreate.add_argument("username")
+    tcreate.add_argument("--name", required=True, help="what the token is for")
+    _add_data_arg(tcreate)
+    tlist = tsub.add_parser("list", help="list tokens (never the tokens themselves)")
+    tlist.add_argument("username", nargs="?")
+    _add_data_arg(tlist)
+    trevoke = tsub.add_parser("revoke", help="revoke a token by its id")
+    trevoke.add_argument("token_id")
+    _add_data_arg(trevoke)
     return parser
 
 
@@ -111,11 +146,12 @@ def main(argv: list[str] | None = None) -> int:
         from hub import cli_device
 
         if args.device_command == "discovered":
-            return cli_device.cmd_discovered(args.hub)
+            return cli_device.cmd_discovered(args.hub, token=args.token)
         if args.device_command == "add":
             return cli_device.cmd_add(
                 args.hub,
                 args.key,
+                token=args.token,
                 integration=args.integration,
                 pairing_code=args.pairing_code,
                 name_zh=args.name_zh,
@@ -124,8 +160,33 @@ def main(argv: list[str] | None = None) -> int:
                 profile=args.profile,
             )
         return _device_list(args.data, as_json=args.json)
+    if args.command in ("user", "token"):
+        return _accounts(args)
     _parser().print_help()
     return 2
+
+
+def _accounts(args: argparse.Namespace) -> int:
+    from hub.auth import cli_auth
+
+    if args.command == "user":
+        if args.user_command == "add":
+            return cli_auth.cmd_user_add(
+                args.data,
+                args.username,
+                args.role,
+                password_stdin=args.password_stdin,
+                display_name=args.display_name,
+                language=args.language,
+                rooms=args.rooms,
+                devices=args.devices,
+            )
+        return cli_auth.cmd_user_list(args.data)
+    if args.token_command == "create":
+        return cli_auth.cmd_token_create(args.data, args.username, args.name)
+    if args.token_command == "list":
+        return cli_auth.cmd_token_list(args.data, args.username)
+    return cli_auth.cmd_token_revoke(args.data, args.token_id)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -161,6 +222,13 @@ async def _serve(config: Any) -> int:
         await hub.stop()
         return 1
     print(f"zshub is running: {api.url}  (data: {config.data_dir.resolve()})", flush=True)
+    if api.setup_url is not None:
+        print(
+            "  首次运行：一小时内打开此链接创建户主账户 / First run: within an hour, open this "
+            f"link to create the owner account:\n  {api.setup_url}\n"
+            "  （或 / or: zshub user add NAME --role owner）",
+            flush=True,
+        )
     for problem in hub.problems:
         print(f"  problem: {problem}", flush=True)
     await stop.wait()

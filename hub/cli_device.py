@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import urllib.error
 import urllib.request
@@ -11,10 +12,15 @@ from typing import Any
 __all__ = ["cmd_add", "cmd_discovered"]
 
 
-def _call(url: str, method: str = "GET", body: dict[str, Any] | None = None) -> tuple[int, Any]:
+def _call(
+    url: str, method: str = "GET", body: dict[str, Any] | None = None, token: str | None = None
+) -> tuple[int, Any]:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method)
     request.add_header("Content-Type", "application/json")
+    token = token or os.environ.get("ZSHUB_TOKEN")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, json.loads(response.read() or b"null")
@@ -35,9 +41,9 @@ def _fail(status: int, payload: Any, hub: str) -> int:
     return 1
 
 
-def cmd_discovered(hub: str) -> int:
+def cmd_discovered(hub: str, *, token: str | None = None) -> int:
     try:
-        status, payload = _call(f"{hub}/api/discoveries")
+        status, payload = _call(f"{hub}/api/discoveries", token=token)
     except urllib.error.URLError:
         return _fail(0, None, hub)
     if status != 200:
@@ -58,6 +64,7 @@ def cmd_add(
     hub: str,
     key: str,
     *,
+    token: str | None = None,
     integration: str,
     pairing_code: str | None,
     name_zh: str,
@@ -75,7 +82,7 @@ def cmd_add(
     if pairing_code is not None:
         body["pairing_code"] = pairing_code
     try:
-        status, payload = _call(f"{hub}/api/devices", "POST", body)
+        status, payload = _call(f"{hub}/api/devices", "POST", body, token)
     except urllib.error.URLError:
         return _fail(0, None, hub)
     if status != 201:

@@ -1,193 +1,263 @@
-"""HTTP API: hub info, rooms, devices with their profile, state and availability, discoveries.
+"""The hub's HTTP API (aiohttp): the app factory, its middlewares and :class:`ApiServer`.
 
-Errors are JSON ``{"error": {"code", "message": {"zh", "en"}}}`` with a 4xx status.
+Middlewares, outermost first:
+
+* security headers on every response: a strict Content-Security-Policy (no CDN, no inline
+  script or style), ``nosniff``, ``no-referrer``, no framing; ``no-store`` on API answers;
+* errors: every failure under ``/api/`` is JSON ``{"error": {"code", "message": {"zh", "en"},
+  "needs"}}`` with its 4xx/5xx status, unknown routes included (404 ``not_found``);
+* authentication: a bearer token (``Authorization: Bearer zsh_…``) or the session cookie; a
+  cookie-authenticated POST/PATCH/PUT/DELETE whose ``Origin`` (or ``Referer``) names another
+  site is refused (browsers always send one; SameSite=Strict keeps the cookie off cross-site
+  requests in the first place; scripts without either header are let through). Only
+  ``/api/health``, ``/api/openapi.json``, login, the first-run set-up and the WebSocket (which
+  authenticates itself) answer without one.
+
+Routes live in ``routes_devices``, ``routes_auth``, ``routes_admin``, ``websocket`` and
+``static`` (the UI at ``/``).
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from hub.api import openapi, routes_admin, routes_auth, routes_devices
+from hub.api.common import (
+    AUTH_KEY,
+    HUB_KEY,
+    PRINCIPAL_KEY,
+    RECENT_KEY,
+    VIEWS_KEY,
+    WS_KEY,
+    Handler,
+    error_response,
+    same_origin,
+)
+from hub.api.recent import RecentEvents
+from hub.api.static import UiFiles
+from hub.api.views import Views
+from hub.api.websocket import WebSocketHub
+from hub.auth.service import AuthService
+from hub.auth.sessions import COOKIE_NAME
+from hub.config import repo_root
 from hub.errors import HubError
 
 if TYPE_CHECKING:
     from hub.app import Hub
 
-__all__ = ["HUB_KEY", "ApiServer", "build_app"]
+__all__ = ["CSP", "HUB_KEY", "ApiServer", "build_app"]
 
 _LOGGER = logging.getLogger(__name__)
-HUB_KEY: web.AppKey[Hub] = web.AppKey("hub")
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+CSP = (
+    "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; "
+    "script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; "
+    "object-src 'none'"
+)
+_SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+PUBLIC = frozenset(
+    {
+        ("GET", "/api/health"),
+        ("HEAD", "/api/health"),
+        ("GET", "/api/openapi.json"),
+        ("HEAD", "/api/openapi.json"),
+        ("POST", "/api/auth/login"),
+        ("POST", "/api/auth/setup"),
+        ("GET", "/api/ws"),
+    }
+)
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SESSION_PURGE_EVERY_S = 6 * 3600.0
 
 
-def _json(data: Any, status: int = 200) -> web.Response:
-    return web.Response(
-        text=json.dumps(data, ensure_ascii=False, default=str),
-        status=status,
-        content_type="application/json",
-    )
-
-
-def _error(code: str, status: int, **params: Any) -> web.Response:
-    err = HubError(code, **params)
-    return _json({"error": err.as_dict()}, status)
+def _is_api(request: web.Request) -> bool:
+    return request.path == "/api" or request.path.startswith("/api/")
 
 
 @web.middleware
-async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        exc.headers.update(_SECURITY_HEADERS)
+        raise
+    if not response.prepared:
+        response.headers.update(_SECURITY_HEADERS)
+        if _is_api(request):
+            response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+@web.middleware
+async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
-    except web.HTTPException as exc:
-        if exc.status >= 400 and exc.content_type != "application/json":
-            return _error("bad_request", exc.status, detail=exc.reason)
-        raise
     except HubError as err:
-        return _json({"error": err.as_dict()}, err.status)
+        return error_response(err)
+    except web.HTTPException as exc:
+        if exc.status < 400 or not _is_api(request):
+            raise
+        if exc.status == 404:
+            problem = HubError("not_found", status=404, path=request.path)
+        elif exc.status == 405:
+            problem = HubError(
+                "method_not_allowed", status=405, path=request.path, method=request.method
+            )
+        else:
+            problem = HubError("bad_request", status=exc.status, detail=exc.reason)
+        return error_response(problem)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        if not _is_api(request):
+            raise
+        _LOGGER.exception("API %s %s failed", request.method, request.path)
+        return error_response(HubError("internal_error", status=500))
 
 
-def _device_view(hub: Hub, device_id: str) -> dict[str, Any]:
-    device = hub.registry.device(device_id)
-    data = device.as_dict()
-    data["state"] = {
-        path.split("/", 1)[1]: state.as_dict()
-        for path, state in hub.states.device_states(device_id).items()
-    }
-    runtime = hub.profiles.runtime(device.profile_id) if device.profile_id else None
-    data["profile"] = runtime.loaded.summary() if runtime is not None else None
-    return data
+@web.middleware
+async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if not _is_api(request) or request.match_info.http_exception is not None:
+        return await handler(request)  # the UI, or an unknown route (404/405 below)
+    unsafe = request.method not in _SAFE_METHODS
+    if (request.method, request.path) in PUBLIC:
+        if unsafe and not same_origin(request):
+            raise HubError("origin_forbidden", status=403, origin=request.headers["Origin"])
+        return await handler(request)
+    auth = request.app[AUTH_KEY]
+    header = request.headers.get("Authorization")
+    renewed: str | None = None
+    if header is not None:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise HubError("auth_invalid", status=401)
+        who = await auth.authenticate_token(token.strip(), request.remote)
+        if who is None:
+            raise HubError("auth_invalid", status=401)
+    else:
+        cookie = request.cookies.get(COOKIE_NAME)
+        if not cookie:
+            raise HubError("auth_required", status=401)
+        found = await auth.authenticate_session(cookie, request.remote)
+        if found is None:
+            raise HubError("auth_invalid", status=401)
+        who, was_renewed = found
+        if unsafe and not same_origin(request, referer=True):
+            origin = request.headers.get("Origin") or request.headers.get("Referer") or "-"
+            raise HubError("origin_forbidden", status=403, origin=origin)
+        if was_renewed:
+            renewed = cookie
+    request[PRINCIPAL_KEY] = who
+    response = await handler(request)
+    if renewed is not None and not response.prepared:
+        routes_auth.set_session_cookie(request, response, renewed)
+    return response
 
 
-async def info(request: web.Request) -> web.Response:
-    return _json(request.app[HUB_KEY].describe())
+async def _websocket(request: web.Request) -> web.StreamResponse:
+    return await request.app[WS_KEY].handle(request)
 
 
-async def health(request: web.Request) -> web.Response:
-    return _json({"ok": True})
-
-
-async def rooms(request: web.Request) -> web.Response:
-    hub = request.app[HUB_KEY]
-    return _json({"rooms": [r.as_dict() for r in hub.registry.rooms()]})
-
-
-async def devices(request: web.Request) -> web.Response:
-    hub = request.app[HUB_KEY]
-    room = request.query.get("room")
-    out = [_device_view(hub, d.id) for d in hub.registry if room is None or d.room_id == room]
-    return _json({"devices": out})
-
-
-async def device(request: web.Request) -> web.Response:
-    hub = request.app[HUB_KEY]
-    device_id = request.match_info["device_id"]
-    if hub.registry.get(device_id) is None:
-        return _error("unknown_device", 404, device=device_id)
-    return _json(_device_view(hub, device_id))
-
-
-async def discoveries(request: web.Request) -> web.Response:
-    """Discovered devices not yet added, with their ranked profile candidates."""
-    hub = request.app[HUB_KEY]
-    out = []
-    for record, match in hub.pending_discoveries():
-        item = record.as_dict()
-        item["match"] = (
-            {
-                "best": match.best,
-                "ambiguous": match.ambiguous,
-                "candidates": [
-                    {"profile_id": pid, "score": score, "reasons": reasons}
-                    for pid, score, reasons in match.candidates
-                ],
-            }
-            if match is not None
-            else None
-        )
-        out.append(item)
-    return _json({"discoveries": out})
-
-
-async def _body(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise HubError("bad_request", detail=f"body is not JSON: {err}") from err
-    if not isinstance(body, dict):
-        raise HubError("bad_request", detail="body must be a JSON object")
-    return body
-
-
-def _text(body: dict[str, Any], key: str, *, required: bool = True) -> str | None:
-    value = body.get(key)
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise HubError("bad_request", detail=f"{key} must be non-empty text")
-    return value
-
-
-async def add_device(request: web.Request) -> web.Response:
-    """Add a discovered device with its pairing code (or other secrets the profile asks for)."""
-    hub = request.app[HUB_KEY]
-    body = await _body(request)
-    name = body.get("name")
-    if not isinstance(name, dict):
-        raise HubError("bad_request", detail='name must be {"zh": …, "en": …}')
-    secrets = body.get("secrets") or {}
-    if "pairing_code" in body:
-        secrets = {**secrets, "pairing_code": _text(body, "pairing_code")}
-    if not isinstance(secrets, dict) or not all(isinstance(v, str) for v in secrets.values()):
-        raise HubError("bad_request", detail="secrets must map names to text")
-    device = await hub.add_discovered(
-        str(_text(body, "integration")),
-        str(_text(body, "key")),
-        secrets=secrets,
-        name_zh=str(_text(name, "zh")),
-        name_en=str(_text(name, "en")),
-        room_id=_text(body, "room_id", required=False),
-        profile_id=_text(body, "profile_id", required=False),
+def build_app(
+    hub: Hub, auth: AuthService | None = None, *, ui_dir: Path | None = None
+) -> web.Application:
+    """The aiohttp application; ``hub`` must be started (its storage open)."""
+    if auth is None:
+        if hub.storage is None:
+            raise RuntimeError("start the hub before building its API")
+        auth = AuthService(hub.storage)
+    app = web.Application(
+        middlewares=[security_headers, errors, authenticate], client_max_size=1024**2
     )
-    return _json(_device_view(hub, device.id), 201)
-
-
-async def profiles(request: web.Request) -> web.Response:
-    hub = request.app[HUB_KEY]
-    library = hub.profiles.library
-    items = [p.summary() for p in library] if library is not None else []
-    problems = [str(p) for p in library.problems] if library is not None else []
-    return _json({"profiles": items, "problems": problems})
-
-
-def build_app(hub: Hub) -> web.Application:
-    app = web.Application(middlewares=[_errors])
+    views = Views(hub)
     app[HUB_KEY] = hub
-    app.router.add_get("/api/health", health)
-    app.router.add_get("/api/info", info)
-    app.router.add_get("/api/rooms", rooms)
-    app.router.add_get("/api/devices", devices)
-    app.router.add_get("/api/devices/{device_id}", device)
-    app.router.add_post("/api/devices", add_device)
-    app.router.add_get("/api/discoveries", discoveries)
-    app.router.add_get("/api/profiles", profiles)
+    app[AUTH_KEY] = auth
+    app[VIEWS_KEY] = views
+    app[RECENT_KEY] = RecentEvents(hub.bus)
+    app[WS_KEY] = WebSocketHub(hub, auth, views)
+    app[WS_KEY].start()
+    routes_devices.setup(app)
+    routes_auth.setup(app)
+    routes_admin.setup(app)
+    openapi.setup(app)
+    app.router.add_get("/api/ws", _websocket)
+    ui = UiFiles(ui_dir if ui_dir is not None else repo_root() / "ui")
+    app.router.add_get(r"/{tail:(?!api(?:/|$)).*}", ui.handle)
+    app.on_shutdown.append(_close_websockets)
+    app.on_cleanup.append(_close_listeners)
+    app.cleanup_ctx.append(_purge_sessions)
     return app
 
 
-class ApiServer:
-    """Runs the aiohttp app on host:port; ``port=0`` picks a free one (tests)."""
+async def _close_websockets(app: web.Application) -> None:
+    await app[WS_KEY].close()
 
-    def __init__(self, hub: Hub, host: str, port: int) -> None:
+
+async def _close_listeners(app: web.Application) -> None:
+    app[RECENT_KEY].close()
+
+
+async def _purge_sessions(app: web.Application) -> AsyncIterator[None]:
+    auth = app[AUTH_KEY]
+
+    async def loop() -> None:
+        while True:
+            try:
+                removed = await auth.sessions.purge_expired()
+                if removed:
+                    _LOGGER.info("Removed %d expired sessions", removed)
+            except Exception:
+                _LOGGER.exception("Purging expired sessions failed")
+            await asyncio.sleep(SESSION_PURGE_EVERY_S)
+
+    task = asyncio.get_running_loop().create_task(loop(), name="session purge")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+class ApiServer:
+    """Runs the aiohttp app on host:port; ``port=0`` picks a free one (tests).
+
+    While no owner account exists, :attr:`setup_url` is a one-time link (valid for an hour) to
+    create it; ``zshub run`` prints it.
+    """
+
+    def __init__(self, hub: Hub, host: str, port: int, *, ui_dir: Path | None = None) -> None:
         self._hub = hub
         self._host = host
         self._port = port
+        self._ui_dir = ui_dir
         self._runner: web.AppRunner | None = None
+        self._setup_token: str | None = None
+        self.auth: AuthService | None = None
+        self.app: web.Application | None = None
         self.port = port
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(build_app(self._hub), access_log=None, handle_signals=False)
+        if self._hub.storage is None:
+            raise RuntimeError("start the hub before its API")
+        self.auth = AuthService(self._hub.storage)
+        self.app = build_app(self._hub, self.auth, ui_dir=self._ui_dir)
+        self._runner = web.AppRunner(
+            self.app, access_log=None, handle_signals=False, shutdown_timeout=2.0
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port)
         await site.start()
@@ -195,6 +265,7 @@ class ApiServer:
         sockets = getattr(server, "sockets", None) or []
         if sockets:
             self.port = sockets[0].getsockname()[1]
+        self._setup_token = await self.auth.issue_setup_link()
 
     async def stop(self) -> None:
         if self._runner is not None:
@@ -203,4 +274,12 @@ class ApiServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self._host}:{self.port}"
+        host = self._host if ":" not in self._host else f"[{self._host}]"
+        return f"http://{host}:{self.port}"
+
+    @property
+    def setup_url(self) -> str | None:
+        """The one-time owner set-up link, while it is still valid."""
+        if self._setup_token is None or self.auth is None or not self.auth.setup.active:
+            return None
+        return f"{self.url}/#/setup?token={self._setup_token}"

@@ -190,12 +190,19 @@ def _v3_history_device(conn: Connection) -> None:
     conn.execute(CreateIndex(Index("ix_state_history_device_ts", history.c.device, history.c.ts)))
 
 
+def _v4_user_grants_language(conn: Connection) -> None:
+    """Guest grants (JSON ``{"rooms": [], "devices": []}``) and the UI language on each user."""
+    add_column(conn, "users", Column("grants", Text, nullable=False, server_default="{}"))
+    add_column(conn, "users", Column("language", String, nullable=False, server_default="zh"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _v1_initial),
     Migration(
         2, "audit_log.context_id column and index, moved out of detail", _v2_audit_context_id
     ),
     Migration(3, "state_history.device column and (device, ts) index", _v3_history_device),
+    Migration(4, "users.grants and users.language columns", _v4_user_grants_language),
 )
 CODE_VERSION = MIGRATIONS[-1].version
 

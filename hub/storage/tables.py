@@ -134,6 +134,9 @@ class UserRow(SQLModel, table=True):
     pin_hash: str | None = None
     created_at: float = Field(default_factory=_now)
     disabled: bool = False
+    # Added in schema v4: guests' rooms and devices (JSON), and the UI language.
+    grants: str = Field(default="{}", sa_type=Text, sa_column_kwargs={"server_default": "{}"})
+    language: str = Field(default="zh", sa_column_kwargs={"server_default": "zh"})
 
 
 class TokenRow(SQLModel, table=True):

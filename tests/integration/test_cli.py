@@ -59,6 +59,19 @@ def test_run_serves_api_and_stops_cleanly_then_lists_devices(tmp_path: Path) -> 
     port = free_port()
     # Tests never multicast on the machine's real interfaces.
     (tmp_path / "zshub.toml").write_text('mdns_interfaces = ["127.0.0.1"]\n')
+    added = subprocess.run(
+        [*ZSHUB, "user", "add", "mei", "--role", "owner", "--password-stdin"]
+        + ["--data", str(tmp_path)],
+        input="a-good-password\n1234\n",
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert added.returncode == 0, added.stderr
+    created = run("token", "create", "mei", "--name", "tests", "--data", str(tmp_path))
+    assert created.returncode == 0, created.stderr
+    auth = {"Authorization": f"Bearer {created.stdout.strip()}"}
     proc = subprocess.Popen(
         [*ZSHUB, "run", "--data", str(tmp_path), "--port", str(port)],
         stdout=subprocess.PIPE,
@@ -71,14 +84,16 @@ def test_run_serves_api_and_stops_cleanly_then_lists_devices(tmp_path: Path) -> 
         info = None
         while time.monotonic() < deadline:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/info", timeout=1) as r:
+                request = urllib.request.Request(f"http://127.0.0.1:{port}/api/info", headers=auth)
+                with urllib.request.urlopen(request, timeout=1) as r:
                     info = json.loads(r.read())
                     break
             except OSError:
                 time.sleep(0.1)
         assert info is not None, "the hub never answered"
         assert info["problems"] == []
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/devices/nope", timeout=5) as r:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/api/devices/nope", headers=auth)
+        with urllib.request.urlopen(request, timeout=5) as r:
             pytest.fail("unknown device should be 404")
     except urllib.error.HTTPError as err:
         assert err.code == 404

@@ -40,7 +40,7 @@ async def test_burst_of_50000_changes_is_fully_written(storage: Storage, kernel:
         kernel.states.set(f"dev-{n % paths}/main/sensor/value", n, context)
         if n % 1_000 == 999:
             await asyncio.sleep(0)  # devices report in chunks, the loop keeps running
-    for _ in range(1_200):  # up to 60 s
+    for _ in range(4_800):  # give up after 240 s (a loaded machine is slow, not wrong)
         if recorder.stats()["written"] >= total:
             break
         await asyncio.sleep(0.05)
