@@ -11,7 +11,13 @@ Where things live:
   (run modes), :mod:`rules.traces`, :mod:`rules.timers` (clocks, persisted timers, catch-up),
   :mod:`rules.blocks` (gas-alarm blocks on the safety arbiter), :mod:`rules.notify`
   (hub notifications), :mod:`rules.targets` (devices, roles, rooms, categories).
-* :mod:`rules.dryrun` and :mod:`rules.cli_rule` — dry runs on a simulated clock.
+* :mod:`rules.params` — pack parameters (``params:``, ``$name``) and the home's overrides
+  (``zshub.params/1`` files in ``<data>/rules/``).
+* :mod:`rules.dryrun` and :mod:`rules.cli_rule` — dry runs on a simulated clock;
+  :mod:`rules.home` — a floor plan to dry-run against (``--home``).
+* ``rules/packs/`` — the built-in packs: ``kitchen_guard.yaml`` (safety rules),
+  ``zhongshan_home.yaml`` (everyday rules), ``zhongshan_scenes.yaml`` (scenes);
+  docs/integrators.md explains them.
 * :mod:`rules.plugin` — the ``zshub.plugins`` entry point (``rules.plugin:setup``).
 
 The package imports only the hub's public modules; the hub finds it as a plug-in.

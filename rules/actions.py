@@ -4,6 +4,15 @@ Actions: ``command`` (every target device concurrently, through ``hub.commands``
 arbiter decides), ``scene``, ``delay``, ``wait`` (for a trigger, with a timeout), ``choose``,
 ``notify`` and ``block``. A delay or wait is persisted with the run's position, trigger and
 Context chain, so after a restart the run continues where it was.
+
+Commands and scenes that leave a device refused, failed or unconfirmed are collected on the run
+(``run.problems``): a later ``failed`` condition sees them and a notification lists them with
+``{failed}`` ("离家: the front door lock could not lock: the door is open").
+
+Notification texts may use ``{device}``, ``{room}``, ``{component}`` (the triggering component's
+label), ``{value}`` (the new value, as its zh/en label when the capability has one), ``{rule}``,
+the triggering event's fields by name (``{code}`` → "防撬报警" / "Tamper"), ``{failed}`` and
+``{failed_count}``.
 """
 
 from __future__ import annotations
@@ -34,8 +43,16 @@ from rules.schema import (
 )
 from rules.targets import ResolvedCommand, Selector, TargetResolver, scope_room
 from rules.timers import NO_DUE, Clock, PersistedTimer, TimerJournal
-from rules.traces import RunStatus, StepTrace, TraceBook, context_chain
-from rules.triggers import MISSING, TriggerData, TriggerEnv, TriggerHost, make_trigger
+from rules.traces import RunStatus, StepTrace, TraceBook, context_chain, jsonable
+from rules.triggers import (
+    MISSING,
+    TriggerData,
+    TriggerEnv,
+    TriggerHost,
+    command_problem,
+    make_trigger,
+    scene_problems,
+)
 
 __all__ = ["RunEnv", "execute", "restore_context"]
 
@@ -98,7 +115,9 @@ async def execute(env: RunEnv, run: Run) -> None:
     trace.started_at = trace.started_at or clock.now()
     try:
         if run.resume is None:
-            scope = ConditionScope(env.kernel, env.resolver, clock, env.tz, run.trigger)
+            scope = ConditionScope(
+                env.kernel, env.resolver, clock, env.tz, run.trigger, run.problems
+            )
             ok, results = check_all(run.rule.conditions, "conditions", scope)
             trace.conditions = [r.as_dict() for r in results]
             if not ok:
@@ -200,21 +219,75 @@ class _Actions:
         if not resolution.devices:
             step.notes.append(note("no_targets"))
             return
+        # Per device and component: the command to send, or why it is skipped.
+        planned: list[ResolvedCommand | dict[str, Any]] = []
+        for device_id in resolution.devices:
+            found = self.env.resolver.commands(device_id, spec.do)
+            if isinstance(found, dict):
+                planned.append({"device": device_id, "status": "skipped", "notes": [found]})
+                continue
+            for resolved in found:
+                why = self._not_fail_safe(resolved) if spec.fail_safe_only else None
+                if why is None:
+                    planned.append(resolved)
+                    continue
+                planned.append(
+                    {
+                        "device": device_id,
+                        "target": resolved.target,
+                        "status": "skipped",
+                        "notes": [why],
+                    }
+                )
+        to_send = [p for p in planned if isinstance(p, ResolvedCommand)]
         entries = await asyncio.gather(
-            *(self._send(device_id, spec) for device_id in resolution.devices),
-            return_exceptions=True,
+            *(self._send(resolved, spec) for resolved in to_send), return_exceptions=True
         )
-        step.result["devices"] = [
-            entry
-            if not isinstance(entry, BaseException)
-            else {"device": device_id, "status": "failed", "error": repr(entry)}
-            for device_id, entry in zip(resolution.devices, entries, strict=True)
-        ]
+        sent = dict(zip(map(id, to_send), entries, strict=True))
+        results: list[dict[str, Any]] = []
+        for item in planned:
+            if isinstance(item, dict):
+                results.append(item)
+                continue
+            outcome = sent[id(item)]
+            entry = (
+                outcome
+                if not isinstance(outcome, BaseException)
+                else {
+                    "device": item.device_id,
+                    "target": item.target,
+                    "status": "failed",
+                    "code": "error",
+                    "message": {"zh": repr(outcome), "en": repr(outcome)},
+                }
+            )
+            results.append(entry)
+            problem = command_problem(entry)
+            if problem is not None:
+                self.run.problems.append(problem)
+        step.result["devices"] = results
 
-    async def _send(self, device_id: str, spec: CommandAction) -> dict[str, Any]:
-        resolved = self.env.resolver.command(device_id, spec.do)
-        if not isinstance(resolved, ResolvedCommand):
-            return {"device": device_id, "status": "skipped", "notes": [resolved]}
+    def _not_fail_safe(self, resolved: ResolvedCommand) -> Note | None:
+        """Why this command is not the device's declared fail-safe action (None: it is)."""
+        if resolved.definition is None:
+            return None  # a dry run without the profile: shown as "would send, not checked"
+        view = self.env.resolver.profile_of_id(resolved.device_id)
+        fail_safe = getattr(view, "fail_safe", None) or {}
+        component = resolved.target.split("/", 1)[0]
+        effects = resolved.definition.effects
+        declared = {
+            path: value
+            for path, value in fail_safe.items()
+            if str(path).startswith(f"{component}/{resolved.capability}/")
+        }
+        if declared and all(
+            effects.get(str(path).rsplit("/", 1)[1]) == value for path, value in declared.items()
+        ):
+            return None
+        return note("not_fail_safe", device=resolved.device_id, command=resolved.target)
+
+    async def _send(self, resolved: ResolvedCommand, spec: CommandAction) -> dict[str, Any]:
+        device_id = resolved.device_id
         attempts = 1 + (spec.retry.times if spec.retry is not None else 0)
         result: CommandResult | None = None
         for attempt in range(1, attempts + 1):
@@ -244,6 +317,7 @@ class _Actions:
             step.notes.append(note("unknown_scene", scene=scene_id))
             return
         step.result = (await scenes.apply(scene_id, self.run.context)).as_dict()
+        self.run.problems.extend(scene_problems(step.result))
 
     # -- delay and wait (persisted) ------------------------------------------------------------
     def _persist(self, kind: str, position: tuple[int, ...], due: float, **extra: Any) -> None:
@@ -261,6 +335,7 @@ class _Actions:
                     "chain": context_chain(run.context),
                     "started_at": run.trace.started_at,
                     "conditions": run.trace.conditions,
+                    "problems": jsonable(run.problems),
                     "steps": [
                         *run.trace.prior_steps,
                         *(s.as_dict() for s in run.trace.steps[:-1]),
@@ -342,7 +417,12 @@ class _Actions:
         self, spec: ChooseAction, path: str, position: tuple[int, ...], step: StepTrace
     ) -> None:
         scope = ConditionScope(
-            self.env.kernel, self.env.resolver, self.env.clock, self.env.tz, self.trigger
+            self.env.kernel,
+            self.env.resolver,
+            self.env.clock,
+            self.env.tz,
+            self.trigger,
+            self.run.problems,
         )
         tried: list[dict[str, Any]] = []
         chosen: int | None = None
@@ -396,24 +476,122 @@ class _Actions:
     def _placeholders(self) -> tuple[_Fill, _Fill]:
         registry = self.env.kernel.registry
         rule = self.run.rule
-        device = registry.get(self.trigger.device_id) if self.trigger.device_id else None
+        trigger = self.trigger
+        device = registry.get(trigger.device_id) if trigger.device_id else None
         room = None
-        if self.trigger.room_id is not None:
-            room = next((r for r in registry.rooms() if r.id == self.trigger.room_id), None)
-        value = "" if self.trigger.new is None or self.trigger.new is MISSING else self.trigger.new
+        if trigger.room_id is not None:
+            room = next((r for r in registry.rooms() if r.id == trigger.room_id), None)
+        view = self.env.resolver.profile_of_id(trigger.device_id) if trigger.device_id else None
+        member = _member_path(trigger)
+        value = "" if trigger.new is None or trigger.new is MISSING else trigger.new
+        value_zh, value_en = _label(view, member, value)
+        component_zh = component_en = ""
+        if member is not None:
+            component = member.split("/", 1)[0]
+            text = _component_label(view, component)
+            component_zh, component_en = text if text is not None else (component, component)
+        failed_zh, failed_en = self._failed_lists()
         zh = _Fill(
-            device=device.name_zh if device else (self.trigger.device_id or ""),
-            room=room.name_zh if room else (self.trigger.room_id or ""),
-            value=value,
+            device=device.name_zh if device else (trigger.device_id or ""),
+            room=room.name_zh if room else (trigger.room_id or ""),
+            component=component_zh,
+            value=value_zh,
             rule=rule.name.zh,
+            failed=failed_zh,
+            failed_count=len(self.run.problems),
         )
         en = _Fill(
-            device=device.name_en if device else (self.trigger.device_id or ""),
-            room=room.name_en if room else (self.trigger.room_id or ""),
-            value=value,
+            device=device.name_en if device else (trigger.device_id or ""),
+            room=room.name_en if room else (trigger.room_id or ""),
+            component=component_en,
+            value=value_en,
             rule=rule.name.en,
+            failed=failed_en,
+            failed_count=len(self.run.problems),
         )
+        for name, field_value in trigger.fields.items():
+            if name in zh or not isinstance(name, str):
+                continue
+            label = _field_label(view, member, name, field_value)
+            zh[name], en[name] = label if label is not None else (field_value, field_value)
         return zh, en
+
+    def _failed_lists(self) -> tuple[str, str]:
+        """The run's problems as one line per language: "入户门锁（门未关）；燃气阀（离线）"."""
+        registry = self.env.kernel.registry
+        zh_parts: list[str] = []
+        en_parts: list[str] = []
+        seen: set[tuple[str, str, str]] = set()
+        for problem in self.run.problems:
+            device_id = str(problem.get("device") or "")
+            device = registry.get(device_id) if device_id else None
+            message = problem.get("message") or {}
+            why_zh = str(message.get("zh") or problem.get("code") or problem.get("status"))
+            why_en = str(message.get("en") or problem.get("code") or problem.get("status"))
+            key = (device_id, why_zh, why_en)
+            if key in seen:
+                continue
+            seen.add(key)
+            zh_parts.append(f"{device.name_zh if device else device_id}（{why_zh}）")
+            en_parts.append(f"{device.name_en if device else device_id} ({why_en})")
+        return "；".join(zh_parts) or "无", "; ".join(en_parts) or "none"
+
+
+def _member_path(trigger: TriggerData) -> str | None:
+    """``component/capability/member`` of a state or event trigger's path (no device)."""
+    if trigger.path is None or trigger.device_id is None:
+        return None
+    prefix = f"{trigger.device_id}/"
+    if not trigger.path.startswith(prefix):
+        return None
+    rest = trigger.path[len(prefix) :]
+    return rest if rest.count("/") == 2 else None
+
+
+def _label_key(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _label(view: Any, member: str | None, value: Any) -> tuple[Any, Any]:
+    """A property value as its zh/en label (``locked`` → 已上锁 / Locked), else as it is."""
+    if view is None or member is None or value == "":
+        return value, value
+    try:
+        definition = view.property_def(member)
+    except Exception:  # a view without the method or a path it does not know
+        definition = None
+    labels = getattr(definition, "labels", None) or {}
+    text = labels.get(_label_key(value))
+    if text is None:
+        return value, value
+    return text.zh, text.en
+
+
+def _field_label(view: Any, member: str | None, name: str, value: Any) -> tuple[str, str] | None:
+    """An event field's value as its zh/en label, when the view knows the event."""
+    event_def = getattr(view, "event_def", None)
+    if event_def is None or member is None:
+        return None
+    try:
+        definition = event_def(member)
+    except Exception:
+        return None
+    field_def = definition.fields.get(name) if definition is not None else None
+    text = field_def.labels.get(_label_key(value)) if field_def is not None else None
+    return (text.zh, text.en) if text is not None else None
+
+
+def _component_label(view: Any, component: str) -> tuple[str, str] | None:
+    lookup = getattr(view, "component_label", None)
+    if lookup is None:
+        return None
+    try:
+        text = lookup(component)
+    except Exception:
+        return None
+    return (text.zh, text.en) if text is not None else None
 
 
 def _render(text: str, fill: _Fill) -> str:

@@ -1,4 +1,5 @@
-"""Conditions: state (with ``for``), time windows and weekdays, and/or/not.
+"""Conditions: state (with ``for``), time windows and weekdays, and/or/not, which trigger
+started the run (``trigger``), and whether earlier steps left devices undone (``failed``).
 
 Evaluation is synchronous and side-effect free. Every condition of a run is evaluated (not only
 up to the first false one), so a trace shows the whole picture when a run was stopped.
@@ -49,6 +50,8 @@ class ConditionScope:
     clock: Clock
     tz: tzinfo
     trigger: TriggerData | None = None
+    # What earlier steps of the run (and a scene trigger's scene) could not do.
+    problems: Sequence[dict[str, Any]] = ()
 
 
 def check_all(
@@ -64,6 +67,20 @@ def check(item: ConditionItem, path: str, scope: ConditionScope) -> ConditionRes
         return _state(item.state, path, scope)
     if item.time is not None:
         return _time(item.time, path, scope)
+    if item.trigger is not None:
+        fired = scope.trigger.trigger_id if scope.trigger is not None else None
+        return ConditionResult(
+            path,
+            "trigger",
+            fired in item.trigger,
+            f"started by trigger {fired or '(no id)'}; wanted {', '.join(item.trigger)}",
+        )
+    if item.failed is not None:
+        count = len(scope.problems)
+        detail = f"{count} device command(s) not done so far; wanted failed: " + (
+            "true" if item.failed else "false"
+        )
+        return ConditionResult(path, "failed", (count > 0) == item.failed, detail)
     children_items = item.and_ or item.or_ or item.not_ or []
     children = [check(c, f"{path}/{kind}/{i}", scope) for i, c in enumerate(children_items)]
     values = [c.result for c in children]

@@ -390,6 +390,8 @@ async def dry_run(
             {
                 "run_id": trace.run_id,
                 "status": trace.status.value,
+                "rule_id": trace.rule_id,
+                "trigger_context": trace.trigger.get("context_id"),
             },
         )
 
@@ -419,12 +421,45 @@ async def dry_run(
         tail = duration if duration is not None else script.duration
         await clock.advance_to(t0 + (tail if tail is not None else last + DEFAULT_TAIL_S))
         report.traces = {r.id: engine.traces(r.id) for r in rules}
+        _drop_answered_misses(report)
     finally:
         await engine.stop()
         await tasks.cancel_all()
     report.end = clock.now()
     report.link_calls = calls
     return report
+
+
+def _drop_answered_misses(report: DryRunReport) -> None:
+    """A rule with several triggers (``to: true`` and ``from: true, to: false``) sees each change
+    with all of them; when one fired, the others' "did not match" is noise: leave it out."""
+    fired = {
+        (rule_id, t["trigger"].get("context_id"))
+        for rule_id, traces in report.traces.items()
+        for t in traces
+        if t["status"] != "not_fired" and t["trigger"].get("context_id")
+    }
+
+    def answered(rule_id: str, context_id: Any) -> bool:
+        return context_id is not None and (rule_id, context_id) in fired
+
+    report.traces = {
+        rule_id: [
+            t
+            for t in traces
+            if t["status"] != "not_fired" or not answered(rule_id, t["trigger"].get("context_id"))
+        ]
+        for rule_id, traces in report.traces.items()
+    }
+    report.entries = [
+        e
+        for e in report.entries
+        if not (
+            e.kind == "run"
+            and e.detail.get("status") == "not_fired"
+            and answered(str(e.detail.get("rule_id")), e.detail.get("trigger_context"))
+        )
+    ]
 
 
 def _apply(sim: RuleKernel, step: ScriptedEvent, now: float) -> None:

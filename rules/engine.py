@@ -512,7 +512,9 @@ class RuleEngine:
             )
         )
         resume = ResumePoint(position, record.kind, record.due_at, max(late, 0.0))
-        entry.runner.adopt(Run(rule, trigger, context, trace, resume))
+        run = Run(rule, trigger, context, trace, resume)
+        run.problems = list(payload.get("problems") or run.problems)
+        entry.runner.adopt(run)
 
     async def trigger(
         self, rule_id: str, *, context: Context | None = None, wait: bool = True

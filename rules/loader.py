@@ -1,6 +1,10 @@
 """Reading rule and scene files: YAML 1.2 booleans, line numbers, problems as ``file:line: field:
 message``. A broken file is set aside as a whole (a pack is consistent or absent, never half
 loaded); the other files load. File I/O is blocking: the hub calls these from an executor.
+
+A file's ``params`` are substituted before it is validated (:mod:`rules.params`), with the
+home's overrides when given; ``zshub.params/1`` files are skipped here (``load_overrides`` reads
+them).
 """
 
 from __future__ import annotations
@@ -13,6 +17,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from hub.util.yamlio import LineMap, YamlError, load_yaml, load_yaml_file
+from rules.params import (
+    PARAMS_SCHEMA,
+    AppliedParam,
+    ParamOverrides,
+    ParamProblem,
+    apply_params,
+    load_overrides,
+)
 from rules.schema import (
     RULES_SCHEMA,
     SCENES_SCHEMA,
@@ -30,6 +42,7 @@ __all__ = [
     "LoadedScene",
     "load_dir",
     "load_file",
+    "load_user_dirs",
     "parse_data",
     "parse_text",
 ]
@@ -72,11 +85,18 @@ class LoadResult:
     rules: list[LoadedRule] = field(default_factory=list)
     scenes: list[LoadedScene] = field(default_factory=list)
     problems: list[LoadProblem] = field(default_factory=list)
+    params: list[AppliedParam] = field(default_factory=list)  # values the files' params took
+    overrides: ParamOverrides | None = None  # the home's overrides (load_user_files)
 
     def extend(self, other: LoadResult) -> None:
         self.rules.extend(other.rules)
         self.scenes.extend(other.scenes)
         self.problems.extend(other.problems)
+        self.params.extend(other.params)
+
+
+def _as_load_problem(problem: ParamProblem) -> LoadProblem:
+    return LoadProblem(problem.file, problem.line, problem.field, problem.message)
 
 
 def _dotted(loc: Loc) -> str:
@@ -94,9 +114,17 @@ def _problems_from(
     return out
 
 
-def parse_data(data: Any, lines: LineMap, source: str, *, allow_safety: bool = False) -> LoadResult:
+def parse_data(
+    data: Any,
+    lines: LineMap,
+    source: str,
+    *,
+    allow_safety: bool = False,
+    overrides: ParamOverrides | None = None,
+) -> LoadResult:
     """Validate one parsed document: a ``zshub.rules/1`` or ``zshub.scenes/1`` file, or (for the
-    API) a single rule or scene without the file wrapper."""
+    API) a single rule or scene without the file wrapper. A ``zshub.params/1`` file gives an
+    empty result (its overrides are read by :func:`rules.params.load_overrides`)."""
     result = LoadResult()
     if not isinstance(data, Mapping):
         result.problems.append(
@@ -104,6 +132,15 @@ def parse_data(data: Any, lines: LineMap, source: str, *, allow_safety: bool = F
         )
         return result
     schema = data.get("schema")
+    if schema == PARAMS_SCHEMA:
+        return result
+    if schema in (RULES_SCHEMA, SCENES_SCHEMA):
+        data, own, from_overrides, applied = apply_params(data, lines, source, overrides)
+        result.problems.extend(map(_as_load_problem, from_overrides))
+        if own:
+            result.problems.extend(map(_as_load_problem, own))
+            return result
+        result.params.extend(applied)
     if schema is None and "id" in data:
         # A bare rule or scene (API): scenes have states, rules have triggers.
         wrapped = {"schema": SCENES_SCHEMA if "states" in data else RULES_SCHEMA}
@@ -111,7 +148,13 @@ def parse_data(data: Any, lines: LineMap, source: str, *, allow_safety: bool = F
         inner = LineMap()
         for loc, line in lines:
             inner.set((key, 0, *loc), line)
-        return parse_data({**wrapped, key: [dict(data)]}, inner, source, allow_safety=allow_safety)
+        return parse_data(
+            {**wrapped, key: [dict(data)]},
+            inner,
+            source,
+            allow_safety=allow_safety,
+            overrides=overrides,
+        )
     if schema == RULES_SCHEMA:
         try:
             rule_file = RuleFile.model_validate(data)
@@ -180,15 +223,23 @@ def parse_data(data: Any, lines: LineMap, source: str, *, allow_safety: bool = F
     return result
 
 
-def parse_text(text: str, source: str = "api", *, allow_safety: bool = False) -> LoadResult:
+def parse_text(
+    text: str,
+    source: str = "api",
+    *,
+    allow_safety: bool = False,
+    overrides: ParamOverrides | None = None,
+) -> LoadResult:
     try:
         data, lines = load_yaml(text, source)
     except YamlError as err:
         return LoadResult(problems=[LoadProblem(source, err.line, "(yaml)", str(err))])
-    return parse_data(data, lines, source, allow_safety=allow_safety)
+    return parse_data(data, lines, source, allow_safety=allow_safety, overrides=overrides)
 
 
-def load_file(path: Path, *, allow_safety: bool = False) -> LoadResult:
+def load_file(
+    path: Path, *, allow_safety: bool = False, overrides: ParamOverrides | None = None
+) -> LoadResult:
     source = str(path)
     try:
         data, lines = load_yaml_file(path)
@@ -196,10 +247,22 @@ def load_file(path: Path, *, allow_safety: bool = False) -> LoadResult:
         return LoadResult(problems=[LoadProblem(source, err.line, "(yaml)", str(err))])
     except OSError as err:
         return LoadResult(problems=[LoadProblem(source, None, "(file)", str(err))])
-    return parse_data(data, lines, source, allow_safety=allow_safety)
+    return parse_data(data, lines, source, allow_safety=allow_safety, overrides=overrides)
 
 
-def load_dir(path: Path, *, allow_safety: bool = False) -> LoadResult:
+def load_user_dirs(folders: list[Path]) -> LoadResult:
+    """A home's own files: its parameter overrides first, then its rules and scenes (with the
+    overrides applied). ``result.overrides`` is for the packs, loaded after."""
+    overrides, trouble = load_overrides(folders)
+    result = LoadResult(problems=[_as_load_problem(p) for p in trouble], overrides=overrides)
+    for folder in folders:
+        result.extend(load_dir(folder, overrides=overrides))
+    return result
+
+
+def load_dir(
+    path: Path, *, allow_safety: bool = False, overrides: ParamOverrides | None = None
+) -> LoadResult:
     """Every ``*.yaml``/``*.yml`` in ``path`` (sorted); a rule or scene id already loaded from an
     earlier file sets the later file aside. A missing folder is simply empty."""
     result = LoadResult()
@@ -209,7 +272,7 @@ def load_dir(path: Path, *, allow_safety: bool = False) -> LoadResult:
     scene_ids: dict[str, str] = {}
     files = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
     for file in files:
-        loaded = load_file(file, allow_safety=allow_safety)
+        loaded = load_file(file, allow_safety=allow_safety, overrides=overrides)
         clashes = [
             LoadProblem(
                 str(file), r.line, "id", f"rule {r.rule.id} is already in {rule_ids[r.rule.id]}"

@@ -21,6 +21,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "没有类别为 {category} 的设备{where}",
         "No device of category {category}{where}",
     ),
+    "no_capability_devices": (
+        "没有具备 {capability} 能力的设备{where}",
+        "No device has the capability {capability}{where}",
+    ),
     "device_not_in_room": ("设备 {device} 不在 {room}", "Device {device} is not in {room}"),
     "no_same_room": (
         "触发设备没有所在房间，room: same 无法确定",
@@ -118,6 +122,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "no_command_for_state": (
         "设备 {device} 没有能把 {path} 设为 {value} 的命令",
         "Device {device} has no command that sets {path} to {value}",
+    ),
+    "not_fail_safe": (
+        "{device} 的档案未把 {command} 声明为失效保护动作，已跳过",
+        "{device}'s profile does not declare {command} as its fail-safe action; skipped",
     ),
     "block_whole_home": (
         "无法确定触发设备所在房间，为安全起见全屋生效",

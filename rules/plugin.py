@@ -3,6 +3,8 @@
 It starts before any integration (kind ``rules``), so the built-in safety rules from
 ``rules/packs/`` are listening before a device connects; then the user's rule and scene files
 from ``<data_dir>/rules/`` and ``<data_dir>/scenes/``, then what was added through the API.
+The home's parameter overrides (``zshub.params/1`` files in those folders) are read first and
+applied to the packs and the user's files alike.
 The API layer finds the engine as ``plugin.engine`` (``plugin.scenes``, ``plugin.notifications``).
 """
 
@@ -14,16 +16,24 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from hub.capabilities.model import CommandDef, PropertyDef
+from hub.capabilities.model import CommandDef, EventDef, LocalText, PropertyDef
 from hub.core.registry import Device
 from hub.safety.arbiter import ProfilePolicy
 from rules.engine import RuleEngine
 from rules.kernel import ProfileView, RuleKernel
-from rules.loader import LoadResult, load_dir
+from rules.loader import LoadProblem, LoadResult, load_dir, load_user_dirs
 from rules.notify import NotificationCenter
 from rules.scenes import SceneEngine
+from rules.timers import Clock
 
-__all__ = ["PACKS_DIR", "HubProfileView", "RulesPlugin", "load_user_files", "setup"]
+__all__ = [
+    "PACKS_DIR",
+    "HubProfileView",
+    "RulesPlugin",
+    "load_packs",
+    "load_user_files",
+    "setup",
+]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -71,6 +81,24 @@ class HubProfileView:
         components: Mapping[str, Mapping[str, Any]] = self._rt.loaded.components.components
         return [name for name, caps in components.items() if capability in caps]
 
+    # Optional extras rules use when a view has them (notification labels, fail-safe).
+    def event_def(self, path: str) -> EventDef | None:
+        value: EventDef | None = self._rt.loaded.event_def(path)
+        return value
+
+    def component_label(self, component: str) -> LocalText | None:
+        spec = self._rt.loaded.model.components.get(component)
+        label: LocalText | None = getattr(spec, "label", None)
+        return label
+
+    @property
+    def fail_safe(self) -> Mapping[str, Any]:
+        """``safety.fail_safe``: property path -> the state the device should be put in when
+        its protection is lost (``valve/valve/state: closed``)."""
+        safety = self._rt.loaded.model.safety
+        value: Mapping[str, Any] = safety.fail_safe if safety is not None else {}
+        return value
+
     def commands_of(self, component: str, capability: str) -> Mapping[str, CommandDef]:
         instance = self._rt.loaded.capability(component, capability)
         if instance is None:
@@ -99,18 +127,29 @@ class ProfileViews:
 
 
 def load_user_files(data_dir: Path) -> LoadResult:
-    """Blocking: rule and scene files from ``<data_dir>/rules`` and ``<data_dir>/scenes``."""
-    result = load_dir(data_dir / "rules")
-    result.extend(load_dir(data_dir / "scenes"))
-    return result
+    """Blocking: parameter overrides, rule and scene files from ``<data_dir>/rules`` and
+    ``<data_dir>/scenes`` (``result.overrides`` is for loading the packs)."""
+    return load_user_dirs([data_dir / "rules", data_dir / "scenes"])
+
+
+def load_packs(user: LoadResult, folder: Path = PACKS_DIR) -> LoadResult:
+    """Blocking: the built-in packs with the home's overrides; then reports overrides nothing
+    declared (call after the user's files are loaded, so those count too)."""
+    packs = load_dir(folder, allow_safety=True, overrides=user.overrides)
+    if user.overrides is not None:
+        packs.problems.extend(
+            LoadProblem(p.file, p.line, p.field, p.message) for p in user.overrides.unused()
+        )
+    return packs
 
 
 class RulesPlugin:
     name = "rules"
     kind: Literal["rules"] = "rules"
 
-    def __init__(self, hub: Any) -> None:
+    def __init__(self, hub: Any, clock: Clock | None = None) -> None:
         self.hub = hub
+        self.clock = clock  # None: the wall clock (tests and demos may give their own)
         self.engine: RuleEngine | None = None
         self.scenes: SceneEngine | None = None
         self.notifications: NotificationCenter | None = None
@@ -122,17 +161,17 @@ class RulesPlugin:
         )
         store = hub.storage
         loop = asyncio.get_running_loop()
-        packs = await loop.run_in_executor(None, lambda: load_dir(PACKS_DIR, allow_safety=True))
         user = await loop.run_in_executor(None, load_user_files, Path(hub.config.data_dir))
+        packs = await loop.run_in_executor(None, load_packs, user)
         self.problems = [str(p) for p in (*packs.problems, *user.problems)]
 
-        self.notifications = NotificationCenter(hub.bus)
+        self.notifications = NotificationCenter(hub.bus, self.clock)
         scenes = self.scenes = SceneEngine(kernel, store=store)
         scenes.load(packs.scenes, "pack")
         scenes.load(user.scenes, "file")
         await scenes.start()
         engine = self.engine = RuleEngine(
-            kernel, store=store, scenes=scenes, notifier=self.notifications
+            kernel, store=store, clock=self.clock, scenes=scenes, notifier=self.notifications
         )
         engine.load(packs.rules, "pack")
         engine.load(user.rules, "file")
@@ -161,8 +200,15 @@ class _Setup:
     kind = "rules"
     __name__ = "rules"
 
+    def __init__(self, clock: Clock | None = None) -> None:
+        self._clock = clock
+
     def __call__(self, hub: Any) -> RulesPlugin:
-        return RulesPlugin(hub)
+        return RulesPlugin(hub, self._clock)
+
+    def with_clock(self, clock: Clock) -> _Setup:
+        """A factory whose engine runs on ``clock`` (end-to-end tests jump it forward)."""
+        return _Setup(clock)
 
 
 setup = _Setup()

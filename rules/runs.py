@@ -17,6 +17,7 @@ import asyncio
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from hub.core.context import Context
 from rules.messages import Note, note
@@ -38,7 +39,16 @@ class ResumePoint:
 
 
 class Run:
-    __slots__ = ("cancel_reason", "context", "resume", "rule", "task", "trace", "trigger")
+    __slots__ = (
+        "cancel_reason",
+        "context",
+        "problems",
+        "resume",
+        "rule",
+        "task",
+        "trace",
+        "trigger",
+    )
 
     def __init__(
         self,
@@ -55,6 +65,9 @@ class Run:
         self.resume = resume
         self.task: asyncio.Task[None] | None = None
         self.cancel_reason: Note | None = None
+        # Devices the run could not bring where it asked (refused, failed, unconfirmed), from
+        # a scene trigger's scene and from this run's command and scene steps so far.
+        self.problems: list[dict[str, Any]] = list(trigger.problems)
 
     @property
     def id(self) -> str:

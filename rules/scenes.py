@@ -261,10 +261,12 @@ class SceneEngine:
         return copy
 
     # -- applying ------------------------------------------------------------------------------
-    def _plan_set(self, device_id: str, member: str, value: Any) -> _Planned | Note:
+    def _plan_set(self, device_id: str, member: str, value: Any) -> list[_Planned | Note]:
+        """The command that brings ``member`` to ``value``: on the first component that has
+        the capability, or with ``*/`` on every one (each planned, or a note why not)."""
         profile = self.kernel.profile(device_id)
         if profile is None:
-            return note("no_profile", device=device_id)
+            return [note("no_profile", device=device_id)]
         pattern = MemberPattern.parse(member)
         components = (
             [pattern.component]
@@ -272,31 +274,43 @@ class SceneEngine:
             else main_first(profile.components_with(pattern.capability))
         )
         source = f"{member}={value!r}"
+        out: list[_Planned | Note] = []
         for component in components:
-            commands = profile.commands_of(component, pattern.capability)
-            head = f"{component}/{pattern.capability}"
-            # A command whose fixed effect is exactly this value (onoff.on for on: true) …
-            for name, cmd in commands.items():
-                effect = cmd.effects.get(pattern.member)
-                if effect is None or (isinstance(effect, str) and effect.startswith("$")):
-                    continue
-                needs = [
-                    p for p in cmd.params.values() if p.required and p.type is not ValueType.SECRET
-                ]
-                if values_equal(effect, value) and not needs:
-                    return _Planned(f"{head}.{name}", pattern.capability, name, {}, source)
-            # … else one that takes the value as its parameter (fan.set_mode for mode: low).
-            for name, cmd in commands.items():
-                effect = cmd.effects.get(pattern.member)
-                if not (isinstance(effect, str) and effect.startswith("$")):
-                    continue
-                param = effect[1:]
-                others = [n for n, p in cmd.params.items() if n != param and p.required]
-                if not others:
-                    return _Planned(
-                        f"{head}.{name}", pattern.capability, name, {param: value}, source
-                    )
-        return note("no_command_for_state", device=device_id, path=member, value=value)
+            planned = self._plan_component(profile, component, pattern, value, source)
+            if planned is not None:
+                out.append(planned)
+                if not pattern.every:
+                    break
+        if not out:
+            return [note("no_command_for_state", device=device_id, path=member, value=value)]
+        return out
+
+    @staticmethod
+    def _plan_component(
+        profile: Any, component: str, pattern: MemberPattern, value: Any, source: str
+    ) -> _Planned | None:
+        commands = profile.commands_of(component, pattern.capability)
+        head = f"{component}/{pattern.capability}"
+        # A command whose fixed effect is exactly this value (onoff.on for on: true) …
+        for name, cmd in commands.items():
+            effect = cmd.effects.get(pattern.member)
+            if effect is None or (isinstance(effect, str) and effect.startswith("$")):
+                continue
+            needs = [
+                p for p in cmd.params.values() if p.required and p.type is not ValueType.SECRET
+            ]
+            if values_equal(effect, value) and not needs:
+                return _Planned(f"{head}.{name}", pattern.capability, name, {}, source)
+        # … else one that takes the value as its parameter (fan.set_mode for mode: low).
+        for name, cmd in commands.items():
+            effect = cmd.effects.get(pattern.member)
+            if not (isinstance(effect, str) and effect.startswith("$")):
+                continue
+            param = effect[1:]
+            others = [n for n, p in cmd.params.items() if n != param and p.required]
+            if not others:
+                return _Planned(f"{head}.{name}", pattern.capability, name, {param: value}, source)
+        return None
 
     def _plan(
         self, scene: Scene
@@ -334,16 +348,17 @@ class SceneEngine:
 
     def _entry_plan(self, device_id: str, entry: SceneState, named: bool) -> list[_Planned | Note]:
         if entry.do is not None:
-            resolved = self._resolver.command(device_id, entry.do)
-            if isinstance(resolved, dict):
-                return [resolved]
+            found = self._resolver.commands(device_id, entry.do)
+            if isinstance(found, dict):
+                return [found]
             ref = CommandRef.parse(entry.do)
             return [
-                _Planned(resolved.target, ref.capability, ref.command, dict(entry.args), entry.do)
+                _Planned(r.target, ref.capability, ref.command, dict(entry.args), entry.do)
+                for r in found
             ]
         profile = self.kernel.profile(device_id)
         return [
-            self._plan_set(device_id, member, value)
+            planned
             for member, value in entry.set.items()
             # A room or category target sets what each device has; a named device must do all.
             if named
@@ -351,6 +366,7 @@ class SceneEngine:
                 profile is not None
                 and profile.components_with(MemberPattern.parse(member).capability)
             )
+            for planned in self._plan_set(device_id, member, value)
         ]
 
     async def apply(self, scene_id: str, context: Context | None = None) -> SceneResult:

@@ -10,9 +10,16 @@ Every trigger, condition and action is a mapping with exactly one key naming its
       - command: {target: role:gas_shutoff, do: valve.close}
       - notify: {priority: alert, text: {zh: …, en: …}}
 
-Targets are a device id, ``role:<role>``, ``room:<room id>`` or ``category:<prefix>``; paths
-leave out the device (``[component/]capability/property``), so packs work in any home.
+Targets are a device id, ``role:<role>``, ``room:<room id>``, ``category:<prefix>`` or
+``capability:<name>`` (every device that has it); paths leave out the device
+(``[component/]capability/property``), so packs work in any home. A command without a component
+runs on the first component that has the capability (``main`` first); ``*/burner.off`` runs on
+every one (both burners of a cooktop).
 Durations are seconds or ``90s``/``5m``/``1h30m``; times of day are quoted (``"22:00"``).
+
+A file may declare ``params:`` (name -> value, with zh/en titles and bounds) and use them as
+``$name`` anywhere a value goes (``${name}`` inside texts); an integrator tunes them without
+editing the pack, in a ``zshub.params/1`` file (see :mod:`rules.params`).
 """
 
 from __future__ import annotations
@@ -44,6 +51,8 @@ __all__ = [
     "BlockAction",
     "BlockUntil",
     "CatchUp",
+    "ParamSpec",
+    "SceneTrigger",
     "ChooseAction",
     "ChooseBranch",
     "CommandAction",
@@ -82,7 +91,9 @@ _DEVICE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _ROLE_RE = re.compile(r"^role:[a-z][a-z0-9_]*$")
 _ROOM_RE = re.compile(r"^room:[a-z0-9][a-z0-9_-]{0,63}$")
 _CATEGORY_RE = re.compile(r"^category:[a-z0-9_.]+\*?$")
-_COMPONENT = r"[a-z0-9][a-z0-9_-]*"
+_CAPABILITY_RE = re.compile(r"^capability:[a-z][a-z0-9_]*(?:\.[a-z0-9][a-z0-9_-]*)*$")
+# A component name, or ``*``: every component that has the capability.
+_COMPONENT = r"(?:[a-z0-9][a-z0-9_-]*|\*)"
 _CAPABILITY = r"[a-z][a-z0-9_]*(?:\.[a-z0-9][a-z0-9_-]*)*"
 _MEMBER_PATH_RE = re.compile(rf"^(?:{_COMPONENT}/)?{_CAPABILITY}/[a-z][a-z0-9_]*$")
 _COMMAND_RE = re.compile(rf"^(?:{_COMPONENT}/)?{_CAPABILITY}\.[a-z][a-z0-9_]*$")
@@ -141,7 +152,7 @@ def _check_target(value: str) -> str:
         if _CATEGORY_RE.match(value):
             return value.removesuffix("*")
         raise ValueError(f"{value!r}: write a category prefix like category:light.")
-    for prefix, rx in (("role:", _ROLE_RE), ("room:", _ROOM_RE)):
+    for prefix, rx in (("role:", _ROLE_RE), ("room:", _ROOM_RE), ("capability:", _CAPABILITY_RE)):
         if value.startswith(prefix):
             if rx.match(value):
                 return value
@@ -149,7 +160,8 @@ def _check_target(value: str) -> str:
     if _DEVICE_RE.match(value):
         return value
     raise ValueError(
-        f"{value!r} is not a target: use a device id, role:<role>, room:<room> or category:<prefix>"
+        f"{value!r} is not a target: use a device id, role:<role>, room:<room>, "
+        "category:<prefix> or capability:<name>"
     )
 
 
@@ -179,6 +191,15 @@ def _check_id(value: str) -> str:
     return value
 
 
+_PARAM_NAME_RE = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
+
+
+def _check_param_name(value: str) -> str:
+    if not _PARAM_NAME_RE.match(value):
+        raise ValueError(f"{value!r}: parameter names are lower_snake_case")
+    return value
+
+
 def _check_room(value: str) -> str:
     if value != "same" and not _DEVICE_RE.match(value):
         raise ValueError(f"{value!r} is not a room id (or 'same')")
@@ -201,8 +222,9 @@ Availability = Literal["online", "offline", "unknown"]
 Priority = Literal["info", "alert", "critical"]
 
 
-def _one_kind(value: Any, kinds: Sequence[str], what: str) -> Any:
-    """The item must be ``{kind: spec}``; say clearly what is wrong otherwise."""
+def _one_kind(value: Any, kinds: Sequence[str], what: str, extra: Sequence[str] = ()) -> Any:
+    """The item must be ``{kind: spec}`` (plus the ``extra`` keys, like a trigger's ``id``);
+    say clearly what is wrong otherwise."""
     if not isinstance(value, dict):
         raise ValueError(f"a {what} is a mapping with one of: {', '.join(kinds)}")
     present = [k for k in value if k in kinds]
@@ -211,11 +233,11 @@ def _one_kind(value: Any, kinds: Sequence[str], what: str) -> Any:
         raise ValueError(f"unknown {what} ({found}); use one of: {', '.join(kinds)}")
     if len(present) > 1:
         raise ValueError(f"a {what} has exactly one kind; found {', '.join(present)}")
-    extra = [str(k) for k in value if k not in kinds]
-    if extra:
+    stray = [str(k) for k in value if k not in kinds and k not in extra]
+    if stray:
         kind = present[0]
         raise ValueError(
-            f"write the {what} as {{{kind}: {{…}}}}: {', '.join(extra)} belong inside {kind}"
+            f"write the {what} as {{{kind}: {{…}}}}: {', '.join(stray)} belong inside {kind}"
         )
     return value
 
@@ -232,13 +254,16 @@ def _present_kind(model: BaseModel, kinds: Sequence[str]) -> str:
 
 class StateTrigger(_Strict):
     """A state change of ``path`` on any target device: ``from``/``to`` values (one or a list;
-    null means "any"), ``above``/``below`` thresholds, and ``for``: how long it must hold."""
+    null means "any"), ``not_from``/``not_to`` (any value but these), ``above``/``below``
+    thresholds, and ``for``: how long it must hold."""
 
     target: Targets
     path: MemberPath
     room: RoomScope | None = None
     from_: Any = Field(None, alias="from")
     to: Any = None
+    not_from: Any = None
+    not_to: Any = None
     above: float | None = None
     below: float | None = None
     for_: Duration | None = Field(None, alias="for")
@@ -293,22 +318,36 @@ class HubStartTrigger(_Strict):
     pass
 
 
-TRIGGER_KINDS = ("state", "event", "time", "availability", "hub_start")
+class SceneTrigger(_Strict):
+    """A scene was applied (by anyone: UI, API, a rule); the run sees the scene's per-device
+    results, so ``failed`` conditions and the ``{failed}`` placeholder report what it could
+    not do. ``- scene: leave_home`` is short for ``- scene: {scenes: [leave_home]}``."""
+
+    scenes: Annotated[tuple[Id, ...], BeforeValidator(_as_tuple), Field(min_length=1)]
+
+
+TRIGGER_KINDS = ("state", "event", "time", "availability", "hub_start", "scene")
 
 
 class TriggerItem(_Strict):
+    """One trigger; ``id`` names it for ``trigger:`` conditions (which trigger started the run)."""
+
+    id: Id | None = None
     state: StateTrigger | None = None
     event: EventTrigger | None = None
     time: TimeTrigger | None = None
     availability: AvailabilityTrigger | None = None
     hub_start: HubStartTrigger | None = None
+    scene: SceneTrigger | None = None
 
     @model_validator(mode="before")
     @classmethod
     def _one(cls, value: Any) -> Any:
-        value = _one_kind(value, TRIGGER_KINDS, "trigger")
+        value = _one_kind(value, TRIGGER_KINDS, "trigger", extra=("id",))
         if "hub_start" in value and value["hub_start"] in (None, True):
-            return {"hub_start": {}}
+            return {**value, "hub_start": {}}
+        if "scene" in value and isinstance(value["scene"], str | list | tuple):
+            return {**value, "scene": {"scenes": value["scene"]}}
         return value
 
     @property
@@ -318,7 +357,14 @@ class TriggerItem(_Strict):
     @property
     def spec(
         self,
-    ) -> StateTrigger | EventTrigger | TimeTrigger | AvailabilityTrigger | HubStartTrigger:
+    ) -> (
+        StateTrigger
+        | EventTrigger
+        | TimeTrigger
+        | AvailabilityTrigger
+        | HubStartTrigger
+        | SceneTrigger
+    ):
         spec = getattr(self, self.kind)
         assert spec is not None
         return spec  # type: ignore[no-any-return]
@@ -362,15 +408,23 @@ class TimeCondition(_Strict):
         return self
 
 
-CONDITION_KINDS = ("state", "time", "and", "or", "not")
+CONDITION_KINDS = ("state", "time", "and", "or", "not", "trigger", "failed")
 
 
 class ConditionItem(_Strict):
+    """``trigger: <id>`` (or a list): the run was started by one of these triggers.
+    ``failed: true``: an earlier step of this run (or the scene of a ``scene`` trigger) left a
+    device refused, failed or unconfirmed; ``failed: false``: nothing did."""
+
     state: StateCondition | None = None
     time: TimeCondition | None = None
     and_: list[ConditionItem] | None = Field(None, alias="and", min_length=1)
     or_: list[ConditionItem] | None = Field(None, alias="or", min_length=1)
     not_: list[ConditionItem] | None = Field(None, alias="not", min_length=1)
+    trigger: Annotated[tuple[Id, ...], BeforeValidator(_as_tuple), Field(min_length=1)] | None = (
+        None
+    )
+    failed: bool | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -385,6 +439,8 @@ class ConditionItem(_Strict):
             ("and", "and_"),
             ("or", "or_"),
             ("not", "not_"),
+            ("trigger", "trigger"),
+            ("failed", "failed"),
         ):
             if getattr(self, name) is not None:
                 return kind
@@ -400,13 +456,16 @@ class Retry(_Strict):
 
 
 class CommandAction(_Strict):
-    """Run ``do`` (``[component/]capability.command``) on every target device, concurrently."""
+    """Run ``do`` (``[component/]capability.command``; ``*/`` for every component) on every
+    target device, concurrently. ``fail_safe_only``: only on devices whose profile declares the
+    command's effect as their fail-safe state (``safety.fail_safe``)."""
 
     target: Targets
     do: CommandName
     args: dict[str, Any] = Field(default_factory=dict)
     room: RoomScope | None = None
     retry: Retry | None = None
+    fail_safe_only: bool = False
 
 
 class WaitAction(_Strict):
@@ -530,6 +589,29 @@ class Rule(_Strict):
         return spec_hash(self)
 
 
+class ParamSpec(_Strict):
+    """A tunable value of a pack: ``$name`` in the file stands for it. ``type`` checks overrides
+    (``duration``: seconds or 5m; ``time``: "22:30"; ``number``/``int``; ``text``; ``any``);
+    ``min``/``max`` bound them (durations in duration syntax)."""
+
+    value: Any
+    type: Literal["duration", "time", "number", "int", "text", "any"] = "any"
+    title: LocalText | None = None
+    min: Any = None
+    max: Any = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short(cls, value: Any) -> Any:
+        # ``name: 5m`` is short for ``name: {value: 5m}``.
+        if isinstance(value, dict) and "value" in value:
+            return value
+        return {"value": value}
+
+
+ParamSpecs = dict[Annotated[str, AfterValidator(_check_param_name)], ParamSpec]
+
+
 class PackInfo(_Strict):
     id: Id
     version: str = "1.0.0"
@@ -540,6 +622,7 @@ class PackInfo(_Strict):
 class RuleFile(_Strict):
     schema_: Literal["zshub.rules/1"] = Field(alias="schema")
     pack: PackInfo | None = None
+    params: ParamSpecs = Field(default_factory=dict)
     rules: list[Rule] = Field(min_length=1)
 
 
@@ -574,6 +657,8 @@ class Scene(_Strict):
 
 class SceneFile(_Strict):
     schema_: Literal["zshub.scenes/1"] = Field(alias="schema")
+    pack: PackInfo | None = None
+    params: ParamSpecs = Field(default_factory=dict)
     scenes: list[Scene] = Field(min_length=1)
 
 
@@ -602,6 +687,7 @@ def rule_problems(rule: Rule) -> list[tuple[Loc, str]]:
     out: list[tuple[Loc, str]] = []
     if rule.max is not None and rule.mode not in ("queued", "parallel"):
         out.append((("max",), "max only applies to mode queued or parallel"))
+    ids: set[str] = set()
     for i, item in enumerate(rule.triggers):
         spec = item.spec
         if getattr(spec, "room", None) == "same":
@@ -611,16 +697,45 @@ def rule_problems(rule: Rule) -> list[tuple[Loc, str]]:
                     "room: same needs a run (use it in conditions, actions and waits)",
                 )
             )
-    out.extend(_action_problems(rule.actions, ("actions",)))
+        if item.id is not None:
+            if item.id in ids:
+                out.append(((("triggers", i, "id")), f"trigger id {item.id} is used twice"))
+            ids.add(item.id)
+    out.extend(_condition_problems(rule.conditions, ("conditions",), ids))
+    out.extend(_action_problems(rule.actions, ("actions",), ids))
     return out
 
 
-def _action_problems(actions: Sequence[ActionItem], loc: Loc) -> list[tuple[Loc, str]]:
+def _condition_problems(
+    conditions: Sequence[ConditionItem], loc: Loc, ids: set[str]
+) -> list[tuple[Loc, str]]:
     out: list[tuple[Loc, str]] = []
+    for i, item in enumerate(conditions):
+        if item.trigger is not None:
+            unknown = [t for t in item.trigger if t not in ids]
+            if unknown:
+                known = ", ".join(sorted(ids)) or "none: give the triggers an id"
+                out.append(
+                    (
+                        (*loc, i, "trigger"),
+                        f"no trigger has the id {', '.join(unknown)} (trigger ids: {known})",
+                    )
+                )
+        for kind, children in (("and", item.and_), ("or", item.or_), ("not", item.not_)):
+            if children:
+                out.extend(_condition_problems(children, (*loc, i, kind), ids))
+    return out
+
+
+def _action_problems(
+    actions: Sequence[ActionItem], loc: Loc, ids: set[str] | None = None
+) -> list[tuple[Loc, str]]:
+    out: list[tuple[Loc, str]] = []
+    ids = ids if ids is not None else set()
     for i, action in enumerate(actions):
         if action.block is not None:
             for j, target in enumerate(action.block.targets):
-                if target.startswith("room:"):
+                if target.startswith(("room:", "capability:")):
                     out.append(
                         (
                             (*loc, i, "block", "targets", j),
@@ -629,8 +744,8 @@ def _action_problems(actions: Sequence[ActionItem], loc: Loc) -> list[tuple[Loc,
                     )
         if action.choose is not None:
             for b, branch in enumerate(action.choose.branches):
-                out.extend(
-                    _action_problems(branch.actions, (*loc, i, "choose", "branches", b, "actions"))
-                )
-            out.extend(_action_problems(action.choose.default, (*loc, i, "choose", "default")))
+                base = (*loc, i, "choose", "branches", b)
+                out.extend(_condition_problems(branch.conditions, (*base, "conditions"), ids))
+                out.extend(_action_problems(branch.actions, (*base, "actions"), ids))
+            out.extend(_action_problems(action.choose.default, (*loc, i, "choose", "default"), ids))
     return out

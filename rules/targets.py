@@ -1,9 +1,10 @@
 """Targets: which devices a rule means, resolved when it runs (so packs work in any home).
 
 A target is a device id, ``role:<role>`` (from the device's profile ``safety.roles``),
-``room:<room id>`` or ``category:<prefix>`` (``category:light.``), optionally narrowed to one
-room. Nothing here raises for a target that matches nothing: the result carries a zh/en note
-that the trace shows ("no device has the role gas_shutoff in kitchen").
+``room:<room id>``, ``category:<prefix>`` (``category:light.``) or ``capability:<name>`` (every
+device with a component that has it), optionally narrowed to one room. Nothing here raises for a
+target that matches nothing: the result carries a zh/en note that the trace shows ("no device
+has the role gas_shutoff in kitchen").
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ __all__ = [
     "scope_room",
 ]
 
-SelectorKind = Literal["device", "role", "room", "category"]
+SelectorKind = Literal["device", "role", "room", "category", "capability"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +40,7 @@ class Selector:
 
     @classmethod
     def parse(cls, text: str) -> Selector:
-        for prefix in ("role", "room", "category"):
+        for prefix in ("role", "room", "category", "capability"):
             if text.startswith(prefix + ":"):
                 return cls(prefix, text[len(prefix) + 1 :])
         return cls("device", text)
@@ -54,16 +55,20 @@ class Selector:
 
 @dataclass(frozen=True, slots=True)
 class MemberPattern:
-    """``[component/]capability/member``; without a component any component matches."""
+    """``[component/]capability/member``; without a component (or with ``*``) any component
+    matches; ``every`` remembers a written ``*`` (a scene sets it on every component)."""
 
     component: str | None
     capability: str
     member: str
+    every: bool = False
 
     @classmethod
     def parse(cls, text: str) -> MemberPattern:
         parts = text.split("/")
         if len(parts) == 3:
+            if parts[0] == "*":
+                return cls(None, parts[1], parts[2], every=True)
             return cls(parts[0], parts[1], parts[2])
         return cls(None, parts[0], parts[1])
 
@@ -78,24 +83,29 @@ class MemberPattern:
         )
 
     def __str__(self) -> str:
-        head = f"{self.component}/" if self.component else ""
+        head = "*/" if self.every else f"{self.component}/" if self.component else ""
         return f"{head}{self.capability}/{self.member}"
 
 
 @dataclass(frozen=True, slots=True)
 class CommandRef:
+    """``[component/]capability.command``; ``*/`` (``every``): every component with it."""
+
     component: str | None
     capability: str
     command: str
+    every: bool = False
 
     @classmethod
     def parse(cls, text: str) -> CommandRef:
         head, _, command = text.rpartition(".")
         component, _, capability = head.rpartition("/")
+        if component == "*":
+            return cls(None, capability, command, every=True)
         return cls(component or None, capability, command)
 
     def __str__(self) -> str:
-        head = f"{self.component}/" if self.component else ""
+        head = "*/" if self.every else f"{self.component}/" if self.component else ""
         return f"{head}{self.capability}.{self.command}"
 
 
@@ -145,6 +155,8 @@ class TargetResolver:
             return False
         if selector.kind == "role":
             return selector.value in profile.roles
+        if selector.kind == "capability":
+            return bool(profile.components_with(selector.value))
         return profile.category.startswith(selector.value)
 
     def matches(
@@ -190,6 +202,10 @@ class TargetResolver:
                         out.notes.append(note("no_role_devices", role=selector.value, where=where))
                     elif selector.kind == "room":
                         out.notes.append(note("no_room_devices", room=selector.value))
+                    elif selector.kind == "capability":
+                        out.notes.append(
+                            note("no_capability_devices", capability=selector.value, where=where)
+                        )
                     else:
                         out.notes.append(
                             note("no_category_devices", category=selector.value, where=where)
@@ -201,14 +217,21 @@ class TargetResolver:
         return out
 
     def command(self, device_id: str, name: str) -> ResolvedCommand | Note:
-        """Where ``[component/]capability.command`` lives on this device, or why it cannot run."""
+        """Where ``[component/]capability.command`` lives on this device, or why it cannot run
+        (the first component for ``*/``; :meth:`commands` gives them all)."""
+        found = self.commands(device_id, name)
+        return found if isinstance(found, dict) else found[0]
+
+    def commands(self, device_id: str, name: str) -> list[ResolvedCommand] | Note:
+        """Every place the command runs on this device: one component, or with ``*/`` each
+        component that has it (``main`` first); a note when there is none."""
         ref = CommandRef.parse(name)
         device = self._registry.get(device_id)
         profile = self._profile_of(device) if device is not None else None
         if profile is None:
             if self._assume_unknown:
                 target = f"{ref.component or 'main'}/{ref.capability}.{ref.command}"
-                return ResolvedCommand(device_id, target, ref.capability, ref.command, None)
+                return [ResolvedCommand(device_id, target, ref.capability, ref.command, None)]
             if device is None:
                 return note("no_such_device", device=device_id)
             return note("no_profile", device=device_id)
@@ -217,17 +240,24 @@ class TargetResolver:
             if ref.component
             else main_first(profile.components_with(ref.capability))
         )
+        out: list[ResolvedCommand] = []
         for component in components:
             definition = profile.commands_of(component, ref.capability).get(ref.command)
             if definition is not None:
-                return ResolvedCommand(
-                    device_id,
-                    f"{component}/{ref.capability}.{ref.command}",
-                    ref.capability,
-                    ref.command,
-                    definition,
+                out.append(
+                    ResolvedCommand(
+                        device_id,
+                        f"{component}/{ref.capability}.{ref.command}",
+                        ref.capability,
+                        ref.command,
+                        definition,
+                    )
                 )
-        return note("no_command", device=device_id, command=str(ref))
+                if not ref.every:
+                    break
+        if not out:
+            return note("no_command", device=device_id, command=str(ref))
+        return out
 
     def member_paths(self, device_id: str, pattern: MemberPattern, states: StateStore) -> list[str]:
         """Full state paths on this device that ``pattern`` names."""

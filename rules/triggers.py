@@ -31,6 +31,7 @@ from rules.schema import (
     AvailabilityTrigger,
     CatchUp,
     EventTrigger,
+    SceneTrigger,
     StateTrigger,
     TimeTrigger,
     TriggerItem,
@@ -42,6 +43,7 @@ from rules.traces import jsonable
 
 __all__ = [
     "HUB_STARTED_EVENT",
+    "SCENE_APPLIED_EVENT",
     "MISSING",
     "Trigger",
     "TriggerData",
@@ -51,7 +53,9 @@ __all__ = [
     "in_range",
     "make_trigger",
     "next_time",
+    "command_problem",
     "one_of",
+    "scene_problems",
     "values_equal",
 ]
 
@@ -59,6 +63,8 @@ _LOGGER = logging.getLogger(__name__)
 
 # ``hub.app.HUB_STARTED``, by name: rules do not import the composition root.
 HUB_STARTED_EVENT = "hub_started"
+# ``rules.scenes.SCENE_APPLIED``, by name (scenes import this module).
+SCENE_APPLIED_EVENT = "scene_applied"
 
 
 class _Missing:
@@ -112,7 +118,7 @@ def _show(value: Any) -> str:
 
 @dataclass(slots=True)
 class TriggerData:
-    kind: str  # state | event | time | availability | hub_start | manual
+    kind: str  # state | event | time | availability | hub_start | scene | manual
     at: float
     index: int | None = None
     device_id: str | None = None
@@ -126,10 +132,14 @@ class TriggerData:
     late_s: float | None = None
     held_s: float | None = None
     notes: list[Note] = field(default_factory=list)
+    trigger_id: str | None = None  # the trigger's ``id`` (for ``trigger:`` conditions)
+    # What a scene trigger's scene could not do (``failed`` conditions, ``{failed}``).
+    problems: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
+            "trigger_id": self.trigger_id,
             "at": self.at,
             "index": self.index,
             "device_id": self.device_id,
@@ -142,6 +152,7 @@ class TriggerData:
             "context_id": self.context.id if self.context is not None else None,
             "late_s": self.late_s,
             "held_s": self.held_s,
+            "problems": jsonable(self.problems),
         }
 
     @classmethod
@@ -160,6 +171,8 @@ class TriggerData:
             context=context,
             late_s=data.get("late_s"),
             held_s=data.get("held_s"),
+            trigger_id=data.get("trigger_id"),
+            problems=list(data.get("problems") or []),
         )
 
 
@@ -170,6 +183,7 @@ _CHANNELS: dict[str, str] = {
     "event": DEVICE_EVENT,
     "availability": AVAILABILITY_CHANGED,
     "hub_start": HUB_STARTED_EVENT,
+    "scene": SCENE_APPLIED_EVENT,
 }
 
 _Callback = Callable[[Event[Any]], None]
@@ -280,6 +294,7 @@ class Trigger(ABC):
             device_id=device_id,
             room_id=self.env.resolver.room_of(device_id),
             context=context,
+            trigger_id=self.item.id,
         )
 
 
@@ -412,7 +427,12 @@ class StateTriggerImpl(_HoldingTrigger):
         self.pattern = MemberPattern.parse(spec.path)
         self.to = as_values(spec.to)
         self.from_ = as_values(spec.from_)
-        self.explainable = any(v is not None for v in (spec.to, spec.from_, spec.above, spec.below))
+        self.not_to = as_values(spec.not_to)
+        self.not_from = as_values(spec.not_from)
+        self.explainable = any(
+            v is not None
+            for v in (spec.to, spec.from_, spec.not_to, spec.not_from, spec.above, spec.below)
+        )
 
     @property
     def for_s(self) -> float | None:
@@ -433,6 +453,7 @@ class StateTriggerImpl(_HoldingTrigger):
         return (
             value is not MISSING
             and one_of(value, self.to)
+            and not (self.not_to is not None and one_of(value, self.not_to))
             and in_range(value, self.spec.above, self.spec.below)
         )
 
@@ -444,6 +465,8 @@ class StateTriggerImpl(_HoldingTrigger):
         if not self._holds(new):
             return False
         if self.from_ is not None and (old is MISSING or not one_of(old, self.from_)):
+            return False
+        if self.not_from is not None and old is not MISSING and one_of(old, self.not_from):
             return False
         thresholds = self.spec.above is not None or self.spec.below is not None
         # A threshold fires on crossing into the range, not on every change inside it.
@@ -457,6 +480,10 @@ class StateTriggerImpl(_HoldingTrigger):
             parts.append("from " + "|".join(map(_show, self.from_)))
         if self.to is not None:
             parts.append("to " + "|".join(map(_show, self.to)))
+        if self.not_from is not None:
+            parts.append("not from " + "|".join(map(_show, self.not_from)))
+        if self.not_to is not None:
+            parts.append("not to " + "|".join(map(_show, self.not_to)))
         if self.spec.above is not None:
             parts.append(f"above {self.spec.above:g}")
         if self.spec.below is not None:
@@ -714,12 +741,89 @@ class HubStartTriggerImpl(Trigger):
         self._fire(data)
 
 
+class SceneTriggerImpl(Trigger):
+    """A scene was applied; the run starts with that scene's unfinished devices as problems."""
+
+    kind = "scene"
+
+    def __init__(
+        self, item: TriggerItem, index: int | None, host: TriggerHost, env: TriggerEnv
+    ) -> None:
+        super().__init__(item, index, host, env)
+        spec = item.scene
+        assert spec is not None
+        self.spec: SceneTrigger = spec
+
+    def attach(self, fire: Fire, restored: Sequence[PersistedTimer] = ()) -> Unsubscribe:
+        self._fire = fire
+        return self.env.dispatch.listen("scene", self._on_scene, first=self.host.first)
+
+    def _on_scene(self, event: Event[Any]) -> None:
+        result = event.data
+        scene_id = getattr(result, "scene_id", None)
+        if scene_id not in self.spec.scenes:
+            return
+        data = self._base("scene", None, event.context)
+        as_dict = getattr(result, "as_dict", None)
+        summary: dict[str, Any] = as_dict() if callable(as_dict) else {}
+        data.fields = {"scene": scene_id, "ok": bool(summary.get("ok"))}
+        data.problems = scene_problems(summary)
+        data.description = f"scene {scene_id} applied" + (
+            f", {len(data.problems)} unfinished" if data.problems else ""
+        )
+        self._fire(data)
+
+
+# Command outcomes that leave a device not in the state asked for.
+PROBLEM_STATUSES = frozenset({"refused", "failed", "timeout"})
+
+
+def command_problem(entry: dict[str, Any]) -> dict[str, Any] | None:
+    """One command outcome (``CommandResult.as_dict`` shape) as a problem, or None if fine."""
+    if entry.get("status") not in PROBLEM_STATUSES:
+        return None
+    message = entry.get("message")
+    if not isinstance(message, dict):  # a trace note ({code, zh, en}) or nothing
+        message = {"zh": str(entry.get("code") or ""), "en": str(entry.get("code") or "")}
+    return {
+        "device": entry.get("device"),
+        "target": entry.get("target"),
+        "status": entry.get("status"),
+        "code": entry.get("code"),
+        "message": {"zh": str(message.get("zh", "")), "en": str(message.get("en", ""))},
+    }
+
+
+def scene_problems(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """What a scene result (``SceneResult.as_dict``) left undone, one entry per command."""
+    out: list[dict[str, Any]] = []
+    for device in result.get("devices") or []:
+        for command in device.get("commands") or []:
+            problem = command_problem({"device": device.get("device"), **command})
+            if problem is not None:
+                out.append(problem)
+        if device.get("status") in PROBLEM_STATUSES and not device.get("commands"):
+            notes = device.get("notes") or []
+            first = notes[0] if notes else {}
+            out.append(
+                {
+                    "device": device.get("device"),
+                    "target": None,
+                    "status": device.get("status"),
+                    "code": first.get("code"),
+                    "message": {"zh": first.get("zh", ""), "en": first.get("en", "")},
+                }
+            )
+    return out
+
+
 _KINDS: dict[str, type[Trigger]] = {
     "state": StateTriggerImpl,
     "event": EventTriggerImpl,
     "time": TimeTriggerImpl,
     "availability": AvailabilityTriggerImpl,
     "hub_start": HubStartTriggerImpl,
+    "scene": SceneTriggerImpl,
 }
 
 
