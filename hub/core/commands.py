@@ -4,11 +4,11 @@ the device's own report confirms the effect (state is never assumed from a sent 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from time import perf_counter as _perf
+from typing import TYPE_CHECKING, Any, Protocol
 
 from hub.capabilities.catalogue import check_value
 from hub.capabilities.model import CommandDef, PropertyDef, ValueType
@@ -19,7 +19,14 @@ from hub.core.integration import DeviceLink, IntegrationError
 from hub.core.registry import Availability, Device, DeviceRegistry
 from hub.core.state import StateChange, StateStore
 from hub.errors import message
-from hub.safety.arbiter import CommandIntent, ProfilePolicy, SafetyArbiter
+
+# A module import, not ``from … import``: ``hub.safety.arbiter`` imports ``hub.core``, whose
+# ``__init__`` imports this module, so importing ``hub.safety`` first must not find a half-made
+# ``CommandIntent`` here. Names are looked up when a CommandService is made.
+from hub.safety import arbiter as _arbiter
+
+if TYPE_CHECKING:
+    from hub.safety.arbiter import ProfilePolicy, SafetyArbiter
 
 __all__ = ["COMMAND_RESULT", "CommandProfile", "CommandResult", "CommandService", "CommandStatus"]
 
@@ -68,6 +75,16 @@ class CommandResult:
 
 COMMAND_RESULT: EventType[CommandResult] = EventType("command_result")
 
+_SENT = CommandStatus.SENT
+_CONFIRMED = CommandStatus.CONFIRMED
+_REFUSED = CommandStatus.REFUSED
+_FAILED = CommandStatus.FAILED
+_OFFLINE = Availability.OFFLINE
+_new_tuple = tuple.__new__  # CommandIntent is a named tuple: built in C, as ``_make`` does
+# target -> (component, capability, command), filled only with targets a profile knows.
+_TARGETS: dict[str, tuple[str, str, str]] = {}
+_TARGETS_MAX = 4096
+
 
 class CommandProfile(Protocol):
     """What the command path needs of a device's profile (see hub.profiles runtime)."""
@@ -100,6 +117,7 @@ class CommandService:
         self._arbiter = arbiter
         self._profile_of = profile_of
         self._link_of = link_of
+        self._intent = _arbiter.CommandIntent
 
     async def send(
         self,
@@ -114,109 +132,177 @@ class CommandService:
         confirm_timeout: float = 5.0,
     ) -> CommandResult:
         """Run one command ``component/capability.command`` on a device; never raises for
-        refusals or device failures — the result says what happened, in zh and en."""
-        started = time.perf_counter()
-        args = dict(args or {})
-        result = await self._send(
-            device_id, target, args, context, step_up, owner_confirmed, opt_in, confirm_timeout
-        )
-        result.duration_ms = (time.perf_counter() - started) * 1000.0
-        result.context = context
-        result.args = {k: ("***" if k == "pin" else v) for k, v in args.items()}
-        self._bus.fire(COMMAND_RESULT, result, context)
-        return result
+        refusals or device failures — the result says what happened, in zh and en.
 
-    async def _send(
-        self,
-        device_id: str,
-        target: str,
-        args: dict[str, Any],
-        context: Context,
-        step_up: bool,
-        owner_confirmed: bool,
-        opt_in: frozenset[str],
-        confirm_timeout: float,
-    ) -> CommandResult:
-        def refused(code: str, needs: str | None = None, **params: Any) -> CommandResult:
-            zh, en = message(code, device=device_id, target=target, **params)
-            return CommandResult(CommandStatus.REFUSED, device_id, target, code, zh, en, needs)
-
+        Hot path (``bench/``: command): one coroutine besides the link's, the target parsed
+        once per distinct target, argument checks and the effect table only when the command
+        has parameters or effects, and the result built once, complete."""
+        started = _perf()
+        args = dict(args) if args else {}
         device = self._registry.get(device_id)
         if device is None:
-            return refused("unknown_device")
+            return self._refuse(started, device_id, target, args, context, "unknown_device")
         profile = self._profile_of(device)
         if profile is None:
-            return refused("no_profile")
-        component, _, rest = target.partition("/")
-        capability, _, command = rest.partition(".")
+            return self._refuse(started, device_id, target, args, context, "no_profile")
+        parts = _TARGETS.get(target)
+        if parts is None:
+            component, _, rest = target.partition("/")
+            capability, _, command = rest.partition(".")
+        else:
+            component, capability, command = parts
         cmd = profile.command_def(target)
         if cmd is None or not component or not command:
-            return refused("unknown_command")
+            return self._refuse(started, device_id, target, args, context, "unknown_command")
+        if parts is None and len(_TARGETS) < _TARGETS_MAX:  # only targets some profile knows
+            _TARGETS[target] = (component, capability, command)
         audited = capability in AUDITED_CAPABILITIES
-        problem = self._check_args(profile, component, capability, cmd, args)
-        if problem is not None:
-            code, params = problem
-            result = refused(code, **params)
-            result.audited = audited
-            return result
-        intent = CommandIntent(
-            device_id=device_id,
-            room_id=device.room_id,
-            profile_id=profile.id,
-            roles=profile.roles,
-            category=profile.category,
-            component=component,
-            capability=capability,
-            command=command,
-            args=args,
-            context=context,
-            step_up=step_up,
-            owner_confirmed=owner_confirmed,
-            opt_in=opt_in,
+        if args or cmd.params:
+            problem = self._check_args(profile, component, capability, cmd, args)
+            if problem is not None:
+                code, params = problem
+                return self._refuse(
+                    started, device_id, target, args, context, code, audited=audited, **params
+                )
+        intent = _new_tuple(
+            self._intent,
+            (
+                device_id,
+                device.room_id,
+                profile.id,
+                profile.roles,
+                profile.category,
+                component,
+                capability,
+                command,
+                args,
+                context,
+                step_up,
+                owner_confirmed,
+                opt_in,
+            ),
         )
         verdict = self._arbiter.check(intent, profile.policy, cmd)
         if not verdict.allowed:
-            return CommandResult(
-                CommandStatus.REFUSED,
+            return self._finish(
+                started,
+                args,
+                context,
+                _REFUSED,
                 device_id,
                 target,
                 verdict.code,
                 verdict.message_zh,
                 verdict.message_en,
                 verdict.needs,
-                audited=True,
+                True,
             )
         link = self._link_of(device)
-        if link is None or not link.connected or device.availability is Availability.OFFLINE:
+        if link is None or not link.connected or device.availability is _OFFLINE:
             zh, en = message("device_offline", device=device_id)
-            return CommandResult(
-                CommandStatus.FAILED, device_id, target, "device_offline", zh, en, audited=audited
+            return self._finish(
+                started,
+                args,
+                context,
+                _FAILED,
+                device_id,
+                target,
+                "device_offline",
+                zh,
+                en,
+                None,
+                audited,
             )
-        expected = self._expected(device_id, component, capability, cmd, args)
-        waiter = _ConfirmWaiter(self._states, device_id, expected) if expected else None
+        waiter = None
+        if cmd.effects:
+            expected = self._expected(device_id, component, capability, cmd, args)
+            if expected:
+                waiter = _ConfirmWaiter(self._states, device_id, expected)
+        code, zh, en = "ok", "", ""
         try:
             await link.invoke(component, capability, command, args, context)
             if waiter is None:
-                return CommandResult(CommandStatus.SENT, device_id, target, audited=audited)
-            if await waiter.wait(confirm_timeout):
-                return CommandResult(CommandStatus.CONFIRMED, device_id, target, audited=audited)
-            zh, en = message("not_confirmed", device=device_id, seconds=f"{confirm_timeout:g}")
-            return CommandResult(
-                CommandStatus.TIMEOUT, device_id, target, "not_confirmed", zh, en, audited=audited
-            )
+                status = _SENT
+            elif await waiter.wait(confirm_timeout):
+                status = _CONFIRMED
+            else:
+                status, code = CommandStatus.TIMEOUT, "not_confirmed"
+                zh, en = message(code, device=device_id, seconds=f"{confirm_timeout:g}")
         except IntegrationError as err:
+            status = CommandStatus.FAILED
             code = getattr(err, "code", "device_error")
             zh, en = message(
                 "device_error" if code != "device_unavailable" else "device_offline",
                 device=device_id,
                 detail=str(err),
             )
-            return CommandResult(
-                CommandStatus.FAILED, device_id, target, code, zh, en, audited=audited
-            )
         finally:
             if waiter is not None:
                 waiter.close()
+        # _finish, inlined: this is the path every successful command takes.
+        result = CommandResult(
+            status,
+            device_id,
+            target,
+            code,
+            zh,
+            en,
+            None,
+            (_perf() - started) * 1000.0,
+            context,
+            {k: ("***" if k == "pin" else v) for k, v in args.items()} if args else {},
+            audited,
+        )
+        self._bus.fire(COMMAND_RESULT, result, context)
+        return result
+
+    def _refuse(
+        self,
+        started: float,
+        device_id: str,
+        target: str,
+        args: dict[str, Any],
+        context: Context,
+        code: str,
+        *,
+        audited: bool = False,
+        **params: Any,
+    ) -> CommandResult:
+        zh, en = message(code, device=device_id, target=target, **params)
+        return self._finish(
+            started, args, context, _REFUSED, device_id, target, code, zh, en, None, audited
+        )
+
+    def _finish(
+        self,
+        started: float,
+        args: dict[str, Any],
+        context: Context,
+        status: CommandStatus,
+        device_id: str,
+        target: str,
+        code: str,
+        zh: str,
+        en: str,
+        needs: str | None,
+        audited: bool,
+    ) -> CommandResult:
+        """Build the complete result (duration, context, redacted args), announce it."""
+        result = CommandResult(
+            status,
+            device_id,
+            target,
+            code,
+            zh,
+            en,
+            needs,
+            (_perf() - started) * 1000.0,
+            context,
+            {k: ("***" if k == "pin" else v) for k, v in args.items()} if args else {},
+            audited,
+        )
+        self._bus.fire(COMMAND_RESULT, result, context)
+        return result
 
     def _check_args(
         self,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from hub.capabilities.model import CommandDef
 from hub.core.context import Context, Origin
@@ -34,6 +34,7 @@ SHUTOFF_COMMANDS: frozenset[tuple[str, str]] = frozenset(
 # (capability, command) pairs automation may only send with an explicit owner opt-in per rule.
 OPT_IN_COMMANDS: frozenset[tuple[str, str]] = frozenset({("lock", "unlock"), ("valve", "open")})
 _AUTOMATED = (Origin.RULE, Origin.SCENE)
+_RULE, _SCENE = _AUTOMATED
 
 
 def is_shutoff(capability: str, command: str, args: Mapping[str, Any]) -> bool:
@@ -59,8 +60,11 @@ class Verdict:
 ALLOW = Verdict(True)
 
 
-@dataclass(slots=True, frozen=True)
-class CommandIntent:
+class CommandIntent(NamedTuple):
+    """One command as the arbiter sees it. Immutable: a named tuple, which CPython builds in C
+    from one tuple — a frozen dataclass of these 13 fields cost ~2.5 µs per command to build
+    (every field through ``object.__setattr__``), more than the rest of the decision."""
+
     device_id: str
     room_id: str | None
     profile_id: str
@@ -82,7 +86,14 @@ class CommandIntent:
 
     @property
     def automated(self) -> bool:
-        return any(ctx.origin in _AUTOMATED for ctx in self.context.chain())
+        """A rule or scene anywhere in the causal chain (walked without building a list)."""
+        ctx: Context | None = self.context
+        while ctx is not None:
+            origin = ctx.origin
+            if origin is _RULE or origin is _SCENE:
+                return True
+            ctx = ctx.parent
+        return False
 
 
 @dataclass(slots=True, frozen=True)
@@ -173,20 +184,39 @@ class SafetyArbiter:
 
     # -- the decision --------------------------------------------------------------------------
     def check(self, intent: CommandIntent, policy: ProfilePolicy, command: CommandDef) -> Verdict:
-        target = intent.target
-        key = (intent.capability, intent.command)
-        if target in policy.not_available:
-            return Verdict.refuse("not_available", target=target)
-        automated = intent.automated
-        if (
-            automated
-            and (key in OPT_IN_COMMANDS or target in policy.automation_denied)
-            and target not in intent.opt_in
-            and f"{intent.capability}.{intent.command}" not in intent.opt_in
-        ):
-            return Verdict.refuse("automation_denied", target=target)
-        if (command.confirm or target in policy.confirm) and not automated and not intent.step_up:
-            return Verdict.refuse("step_up_required", needs="pin", target=target)
+        # Hot path (bench/: command). The same rules in the same order as ever; what is cheap
+        # is how: the target string is built only when a rule needs it (a policy set to look
+        # it up in, an automated command, a refusal message), empty policy sets are skipped,
+        # and the causal chain is walked without building a list (``intent.automated``).
+        target: str | None = None
+        not_available = policy.not_available
+        if not_available:
+            target = intent.target
+            if target in not_available:
+                return Verdict.refuse("not_available", target=target)
+        automated = False
+        ctx: Context | None = intent.context
+        while ctx is not None:
+            origin = ctx.origin
+            if origin is _RULE or origin is _SCENE:
+                automated = True
+                break
+            ctx = ctx.parent
+        if automated:
+            capability, name = intent.capability, intent.command
+            if target is None:
+                target = intent.target
+            if (
+                ((capability, name) in OPT_IN_COMMANDS or target in policy.automation_denied)
+                and target not in intent.opt_in
+                and f"{capability}.{name}" not in intent.opt_in
+            ):
+                return Verdict.refuse("automation_denied", target=target)
+        elif command.confirm or policy.confirm:
+            if target is None:
+                target = intent.target
+            if (command.confirm or target in policy.confirm) and not intent.step_up:
+                return Verdict.refuse("step_up_required", needs="pin", target=target)
         if policy.limits:
             verdict = self._check_limits(intent, policy, command)
             if verdict is not ALLOW:
@@ -196,7 +226,7 @@ class SafetyArbiter:
                 if block.applies(intent):
                     return Verdict.refuse(
                         "blocked",
-                        target=target,
+                        target=intent.target,
                         reason_zh=block.reason_zh,
                         reason_en=block.reason_en,
                     )
