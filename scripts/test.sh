@@ -4,6 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
+# System packages for the browser tests (Chromium, a CJK font); CI must have them, no skipping.
+if ! scripts/setup-system.sh; then
+    if [ "${CI:-}" = "true" ]; then exit 1; fi
+    echo "warning: browser tests will fail without Chromium (see above)" >&2
+fi
 echo "== ruff check"; ruff check .
 echo "== ruff format --check"; ruff format --check .
 echo "== mypy (strict)"; mypy
