@@ -108,9 +108,7 @@ def start_once(
     try:
         with log.open("wb") as out:
             started = time.perf_counter()
-            proc = subprocess.Popen(
-                cmd, stdout=out, stderr=subprocess.STDOUT, cwd=data, env=_env()
-            )
+            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=data, env=_env())
             try:
                 while True:
                     answer = _get(port, "/api/health", timeout=0.5)
