@@ -3,7 +3,6 @@
 /** @typedef {'zh-CN' | 'en'} Lang */
 /** @typedef {{zh?: string, en?: string} | string | null | undefined} LocalText */
 
-export const LANGUAGES = /** @type {const} */ (['zh-CN', 'en']);
 const STORAGE_KEY = 'zshub.language';
 
 /** @type {Lang} */
