@@ -76,13 +76,19 @@ class Outcome:
     note: str | None = None  # "not available", "failed: …"
     seconds: float = 0.0
 
-    def rows(self) -> list[Row]:
+    def extra_keys(self) -> list[str]:
+        """Figures the workload returned but did not declare (in the JSON; in the table only
+        when it declared none)."""
+        known = {f.key for f in self.workload.figures}
+        keys = [k for run in self.runs for k in run if k not in known and k not in _RUNNER_KEYS]
+        return list(dict.fromkeys(keys))
+
+    def rows(self, *, extra: bool = True) -> list[Row]:
         if self.note is not None:
             return [Row(self.workload.name, Figure("-", self.note, ""), None, None)]
         declared = list(self.workload.figures)
-        known = {f.key for f in declared}
-        keys = [k for run in self.runs for k in run if k not in known and k not in _RUNNER_KEYS]
-        declared += [Figure(k, k, _unit_of(k)) for k in dict.fromkeys(keys)]
+        if extra or not declared:
+            declared += [Figure(k, k, _unit_of(k)) for k in self.extra_keys()]
         out: list[Row] = []
         for fig in declared:
             values = [run[fig.key] for run in self.runs if fig.key in run]
@@ -233,7 +239,12 @@ def table(outcomes: Sequence[Outcome]) -> str:
     lines: list[tuple[str, ...]] = []
     for outcome in outcomes:
         first = True
-        for row in outcome.rows():
+        rows = outcome.rows(extra=False)
+        hidden = len(outcome.extra_keys()) if outcome.workload.figures else 0
+        if hidden:
+            note = Figure("-", f"(+{hidden} more figures in --json)", "")
+            rows.append(Row(outcome.workload.name, note, None, None))
+        for row in rows:
             fig = row.figure
             met = fig.met(row.best if isinstance(row.best, int | float) else None)
             ratio = fig.ratio(row.best if isinstance(row.best, int | float) else None)
@@ -243,7 +254,7 @@ def table(outcomes: Sequence[Outcome]) -> str:
                 (
                     row.workload if first else "",
                     fig.label,
-                    _fmt(row.best, fig.unit),
+                    _fmt(row.best, fig.unit) if fig.key != "-" or row.best else "",
                     ""
                     if row.median is None or fig.expect is not None
                     else _fmt(row.median, fig.unit),

@@ -201,7 +201,7 @@ register(
         (
             Figure("to_http_s", "zshub run → HTTP answers (p50 of 3)", "s", 0.5, ha=1.37),
             Figure("rss_mib", "RSS 10 s after start", "MiB", 80.0, ha=232.0),
-            Figure("to_http_demo_s", "… with --demo", "s", 0.5),
+            Figure("to_http_demo_s", "… with --demo (1 start)", "s", 0.5),
             Figure("rss_demo_mib", "… RSS with --demo", "MiB", 80.0),
             Figure("modules", "modules imported (hub.app + api)", "count"),
             Figure("import_s", "import hub.app + api", "s"),

@@ -4,6 +4,7 @@ order, and stops them in reverse with a timeout per stage."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -239,6 +240,10 @@ class Hub:
         self.startup_ms = (time.perf_counter() - started) * 1000
         self.bus.fire(HUB_STARTED, None)
         _LOGGER.info("Hub started in %.0f ms with %d devices", self.startup_ms, len(self.registry))
+        # What exists now (modules, catalogue, profiles, rules: ~100,000 objects) lives as long
+        # as the hub: keep it out of the collector's full passes, each ~30-70 ms of CPU with the
+        # loop stalled. Undone on stop, so a process that starts many hubs (tests) frees them.
+        gc.freeze()
 
     async def stop(self) -> None:
         if not self._running and self.storage is None:
@@ -261,6 +266,7 @@ class Hub:
         if self.storage is not None:
             await self._stage("storage", self.storage.close(), timeout)
             self.storage = None
+        gc.unfreeze()
         self._stopped.set()
 
     async def _stage(self, name: str, awaitable: Awaitable[None], timeout: float) -> None:

@@ -15,13 +15,14 @@ pytestmark = pytest.mark.slow
 
 WATCH_PENDING = """(sel) => {
   window.__pendingSeen = '';
-  const card = document.querySelector(sel);
+  // Watch the whole document: the card may be rebuilt (e.g. by the first live snapshot after
+  // login) between this call and the command, and a detached card never shows the note.
   const look = () => {
-    const note = card.querySelector('.pending-note.is-pending');
+    const note = document.querySelector(`${sel} .pending-note.is-pending`);
     if (note && !window.__pendingSeen) window.__pendingSeen = note.textContent;
   };
   const all = { subtree: true, childList: true, attributes: true, characterData: true };
-  new MutationObserver(look).observe(card, all);
+  new MutationObserver(look).observe(document.body, all);
 }"""
 
 

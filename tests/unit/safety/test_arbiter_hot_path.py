@@ -1,0 +1,81 @@
+"""The arbiter's cheaper check keeps the rules: the target is built lazily, the causal chain is
+walked without a list, and CommandIntent (now a named tuple) stays an immutable record."""
+
+import dataclasses
+
+import pytest
+
+from hub.capabilities.model import CommandDef, LocalText
+from hub.core.context import Context, Origin
+from hub.safety.arbiter import Block, CommandIntent, ProfilePolicy, SafetyArbiter
+
+PLAIN = CommandDef(title=LocalText(zh="命令", en="Command"))
+CONFIRM_POLICY = ProfilePolicy.from_safety(
+    {"restrictions": [{"target": "main/door.open", "require": ["user_confirmation"]}]}
+)
+
+
+def make(
+    capability: str = "door",
+    command: str = "open",
+    ctx: Context | None = None,
+    **kw: object,
+) -> CommandIntent:
+    return CommandIntent(
+        device_id="d1",
+        room_id="hall",
+        profile_id="p",
+        roles=frozenset(),
+        category="security.door",
+        component="main",
+        capability=capability,
+        command=command,
+        args={},
+        context=ctx or Context(Origin.USER, "alice"),
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def test_intent_is_an_immutable_record() -> None:
+    ctx = Context(Origin.USER, "alice")
+    by_name = make(ctx=ctx)
+    by_position = CommandIntent(
+        "d1", "hall", "p", frozenset(), "security.door", "main", "door", "open", {}, ctx
+    )
+    assert by_name == by_position
+    assert by_name.step_up is False and by_name.opt_in == frozenset()
+    assert by_name.target == "main/door.open"
+    with pytest.raises(AttributeError):
+        by_name.device_id = "other"  # type: ignore[misc]
+    assert by_name._replace(step_up=True).step_up is True
+    assert not dataclasses.is_dataclass(by_name)
+
+
+def test_automated_looks_through_the_whole_chain() -> None:
+    user = Context(Origin.USER, "alice")
+    assert not make(ctx=user.child(Origin.DEVICE, "d")).automated
+    chain = user.child(Origin.SCENE, "evening").child(Origin.API, "x").child(Origin.DEVICE, "d")
+    assert make(ctx=chain).automated
+    assert make(ctx=Context(Origin.RULE, "r")).automated
+
+
+def test_policy_confirmation_needs_step_up_from_users_only() -> None:
+    arb = SafetyArbiter()
+    v = arb.check(make(), CONFIRM_POLICY, PLAIN)
+    assert v.code == "step_up_required" and "main/door.open" in v.message_en
+    assert arb.check(make(step_up=True), CONFIRM_POLICY, PLAIN).allowed
+    # rules are not asked for a PIN (the target is not denied to automation here)
+    assert arb.check(make(ctx=Context(Origin.RULE, "r")), CONFIRM_POLICY, PLAIN).allowed
+    # another target of the same profile is not affected
+    assert arb.check(make(command="close"), CONFIRM_POLICY, PLAIN).allowed
+
+
+def test_empty_policy_allows_without_building_anything() -> None:
+    assert SafetyArbiter().check(make(), ProfilePolicy(), PLAIN).allowed
+
+
+def test_block_refusal_names_the_target() -> None:
+    arb = SafetyArbiter()
+    arb.add_block(Block("b", "停电", "Power cut", categories=("security.",)))
+    v = arb.check(make(ctx=Context(Origin.RULE, "r")), ProfilePolicy(), PLAIN)
+    assert v.code == "blocked" and "main/door.open" in v.message_en
