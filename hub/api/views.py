@@ -37,6 +37,9 @@ def _capability_view(inst: CapabilityInstance) -> dict[str, Any]:
             },
             "confirm": cdef.confirm,
             "privilege": cdef.privilege.value,
+            # What the device reports once the command took effect: clients show "pending" until
+            # then (a literal or "$param").
+            "effects": dict(cdef.effects),
         }
     events = {
         name: edef.model_dump(mode="json", exclude_none=True) for name, edef in inst.events.items()

@@ -120,8 +120,11 @@ async def test_device_views_history_and_events(api: Api) -> None:
     assert dev["state"]["main/brightness/level"]["value"] == 40
     assert dev["availability"] == "online" and dev["room_id"] == "living"
     level = dev["profile"]["components"]["main"]["capabilities"]["brightness"]
-    assert level["properties"]["level"]["range"] == [1, 100] or level["properties"]["level"]
-    assert "set_level" in level["commands"] and level["commands"]["set_level"]["title"]["zh"]
+    low, high = level["properties"]["level"]["range"]
+    assert 0 <= low < high == 100 and level["properties"]["level"]["unit"] == "%"
+    set_level = level["commands"]["set_level"]
+    assert set_level["title"]["zh"] == "调节亮度"
+    assert set_level["effects"] == {"level": "$level"}  # clients wait for this report
     assert api.hub.recorder is not None
     await api.hub.recorder.flush()
     status, hist = await api.call("GET", "/api/devices/lamp-1/history?path=main/brightness/level")
