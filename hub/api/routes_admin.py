@@ -203,7 +203,7 @@ async def notifications(request: web.Request) -> web.Response:
         items = [
             n
             for n in items
-            if n.get("device_id") and views.visible(who, hub.registry.get(n["device_id"]))
+            if views.notification_visible(who, n.get("device_id"), n["priority"], n["audience"])
         ]
     return json_response({"notifications": items[:limit]})
 

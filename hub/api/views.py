@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Views"]
 
+_FOR_GUESTS = frozenset({"everyone", "guest"})
 _PROPERTY_FIELDS = ("type", "unit", "range", "step", "values", "labels", "access", "title")
 
 
@@ -127,6 +128,18 @@ class Views:
             return True
         caps, category = self.facts(device)
         return who.sees_device(device, caps, category)
+
+    def notification_visible(
+        self, who: Principal, device_id: str | None, priority: str, audience: Iterable[str]
+    ) -> bool:
+        """Whether a hub notification reaches this user. A guest gets those about devices they
+        may see, and every critical one (a gas leak warns whoever is in the home, even where the
+        detector itself is hidden from them) or one addressed to ``everyone``/``guest``."""
+        if not who.user.is_guest or priority == "critical":
+            return True
+        if not _FOR_GUESTS.isdisjoint(audience):
+            return True
+        return device_id is not None and self.visible(who, self._hub.registry.get(device_id))
 
     def visible_devices(self, who: Principal, room: str | None = None) -> list[Device]:
         return [

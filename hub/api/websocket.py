@@ -252,12 +252,19 @@ class WebSocketHub:
             who = conn.principal
             if who is None or conn.closed or not conn.subs:
                 continue
-            if who.user.is_guest and (
-                device is None
-                or not self._views.visible(who, device)
-                or (capability is not None and not who.sees_capability(capability))
-            ):
-                continue
+            if who.user.is_guest:
+                if event_type == NOTIFICATION:
+                    data = event.data
+                    if not self._views.notification_visible(
+                        who, device_id, data.priority, data.audience
+                    ):
+                        continue
+                elif (
+                    device is None
+                    or not self._views.visible(who, device)
+                    or (capability is not None and not who.sees_capability(capability))
+                ):
+                    continue
             for sub in conn.subs.values():
                 if sub.wants(event_type, device_id, room_id):
                     targets.append((conn, sub.id))

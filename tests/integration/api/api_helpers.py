@@ -214,10 +214,17 @@ class StubRules:
 
 class StubNotifications:
     def __init__(self) -> None:
+        def item(nid: str, device: str | None, priority: str, *audience: str) -> _Item:
+            text = {"zh": f"通知 {nid}", "en": f"notice {nid}"}
+            data = {"id": nid, "device_id": device, "text": text, "priority": priority}
+            return _Item(data | {"audience": list(audience or ("homeowner",))})
+
         self.items = [
-            _Item({"id": "n-1", "device_id": "lamp-1", "text": {"zh": "灯", "en": "lamp"}}),
-            _Item({"id": "n-2", "device_id": "gas-1", "text": {"zh": "燃气", "en": "gas"}}),
-            _Item({"id": "n-3", "device_id": None, "text": {"zh": "网关", "en": "hub"}}),
+            item("n-1", "lamp-1", "info"),
+            item("n-2", "gas-1", "alert"),  # the gas detector is hidden from the guest
+            item("n-3", None, "info"),
+            item("n-4", "gas-1", "critical"),  # … but a gas leak warns everyone at home
+            item("n-5", None, "info", "homeowner", "everyone"),
         ]
 
     def recent(self) -> list[_Item]:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from api_helpers import Api, install_stub_services, start_api, stop_api
+
+from rules.plugin import RulesPlugin
 
 
 async def test_503_with_a_clear_message_while_the_rules_plugin_is_absent(api: Api) -> None:
@@ -64,14 +65,14 @@ async def test_rules_on_off_and_traces(api: Api) -> None:
     assert status == 403
 
 
-async def test_notifications_for_guests_only_about_granted_devices(api: Api) -> None:
+async def test_notifications_for_guests_about_granted_devices_and_alarms(api: Api) -> None:
     install_stub_services(api)
     status, body = await api.call("GET", "/api/notifications", "member")
-    assert [n["id"] for n in body["notifications"]] == ["n-1", "n-2", "n-3"]
+    assert [n["id"] for n in body["notifications"]] == ["n-1", "n-2", "n-3", "n-4", "n-5"]
     status, body = await api.call("GET", "/api/notifications?limit=1", "member")
     assert len(body["notifications"]) == 1
     status, body = await api.call("GET", "/api/notifications", "guest")
-    assert [n["id"] for n in body["notifications"]] == ["n-1"]
+    assert [n["id"] for n in body["notifications"]] == ["n-1", "n-4", "n-5"]
     status, _ = await api.call("POST", "/api/notifications/n-2/dismiss", "member")
     assert status == 204
     status, body = await api.call("POST", "/api/notifications/n-2/dismiss", "member")
@@ -79,10 +80,9 @@ async def test_notifications_for_guests_only_about_granted_devices(api: Api) -> 
 
 
 async def test_with_the_real_rules_plugin(tmp_path: Path) -> None:
-    plugin = pytest.importorskip("rules.plugin")
     api = await start_api(tmp_path)
     try:
-        rules = plugin.RulesPlugin(api.hub)
+        rules = RulesPlugin(api.hub)
         await rules.async_start(api.hub)
         api.hub.plugins.append(rules)
         for path in ("/api/scenes", "/api/rules", "/api/notifications"):

@@ -12,6 +12,7 @@ from api_helpers import PINS, Api, login
 from hub.api import websocket as ws_module
 from hub.api.common import WS_KEY
 from hub.core import Availability, Context, Origin
+from rules.notify import NotificationCenter
 
 
 async def connect(
@@ -149,6 +150,22 @@ async def test_guest_is_filtered_and_refused_over_websocket(api: Api) -> None:
     await ws.send_json({"id": 4, "type": "get_devices"})
     reply = await until(ws, id=4)
     assert {d["id"] for d in reply["result"]["devices"]} == {"lamp-1", "heater-1"}
+    await ws.close()
+
+
+async def test_guest_gets_critical_alarms_about_devices_hidden_from_them(api: Api) -> None:
+    center = NotificationCenter(api.hub.bus)
+    ws = await connect(api, "guest")
+    await ws.send_json({"id": 1, "type": "subscribe"})
+    assert (await until(ws, id=1))["success"] is True
+    center.notify("燃气传感器电量低", "Gas detector low", priority="alert", device_id="gas-1")
+    center.notify(
+        "厨房检测到燃气泄漏", "Gas leak in the kitchen", priority="critical", device_id="gas-1"
+    )
+    event = await until(ws, type="event")
+    assert event["event"]["type"] == "notification"
+    assert event["event"]["data"]["priority"] == "critical"  # the alert one never came
+    assert event["event"]["data"]["text"]["zh"] == "厨房检测到燃气泄漏"
     await ws.close()
 
 
