@@ -38,6 +38,7 @@ from hub.safety.arbiter import SafetyArbiter
 from hub.storage.audit import AuditEntry, AuditResult
 from hub.storage.recorder import Recorder
 from hub.storage.store import Storage
+from hub.util import yamlio
 
 __all__ = ["HUB_STARTED", "HUB_STOPPING", "Hub", "HubInfo"]
 
@@ -93,6 +94,7 @@ class Hub:
         self._stop_hooks: list[tuple[str, Callable[[], Awaitable[None]]]] = []
         self._stopped = asyncio.Event()
         self._running = False
+        self._yaml_cache = config.data_dir / "cache" / "yaml"
 
     # -- HubAccess for integrations ------------------------------------------------------------
     def report_discovery(self, record: DiscoveryRecord) -> None:
@@ -197,6 +199,8 @@ class Hub:
         self.started_at = time.time()
         loop = asyncio.get_running_loop()
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
+        # Parsed YAML (catalogue, profiles, rule packs) is cached by content for the next start.
+        yamlio.use_cache(self._yaml_cache)
 
         # 1. storage: migrations, then the registry and the last known states (with their age).
         self.storage = await Storage.open(
@@ -236,6 +240,7 @@ class Hub:
             self.plugins.append(plugin)
             if isinstance(plugin, Integration):
                 self.integrations[plugin.domain] = plugin
+        await loop.run_in_executor(None, yamlio.prune_cache)
         self._running = True
         self.startup_ms = (time.perf_counter() - started) * 1000
         self.bus.fire(HUB_STARTED, None)
@@ -267,6 +272,8 @@ class Hub:
             await self._stage("storage", self.storage.close(), timeout)
             self.storage = None
         gc.unfreeze()
+        if yamlio.cache_folder() == self._yaml_cache:
+            yamlio.use_cache(None)
         self._stopped.set()
 
     async def _stage(self, name: str, awaitable: Awaitable[None], timeout: float) -> None:

@@ -9,7 +9,11 @@ import logging
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hub.api.server import ApiServer
+    from hub.app import Hub
 
 __all__ = ["main"]
 
@@ -203,24 +207,58 @@ def _run(args: argparse.Namespace) -> int:
         return 0
 
 
-async def _serve(config: Any) -> int:
+def _import_hub(enabled: Any) -> tuple[type[Hub], type[ApiServer]]:
+    import contextlib
+    import importlib
+    from importlib.metadata import entry_points
+
     from hub.api.server import ApiServer
     from hub.app import Hub
+    from hub.plugins import ENTRY_POINT_GROUP
 
-    hub = Hub(config)
+    # The plug-ins' modules too, so that Hub.start finds them imported instead of importing
+    # them on the event loop; one that fails to import is reported by Hub.start.
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if enabled is None or ep.name in enabled:
+            with contextlib.suppress(Exception):
+                importlib.import_module(ep.module)
+    return Hub, ApiServer
+
+
+async def _serve(config: Any) -> int:
+    from hub.api.early import EarlyServer
+    from hub.config import repo_root
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    # The API's address answers at once (health, the UI; other requests wait for the hub)
+    # while the hub's modules are imported (in a worker thread, so the loop keeps answering)
+    # and the hub starts.
+    early = EarlyServer(config.host, config.port, ui_dir=repo_root() / "ui")
     try:
-        await hub.start()
-        api = ApiServer(hub, config.host, config.port)
-        await api.start()
-        hub.add_stop_hook("api", api.stop)
+        await early.start()
     except OSError as err:
         print(f"zshub: cannot start: {err}", file=sys.stderr)
-        await hub.stop()
         return 1
+    hub: Hub | None = None
+    try:
+        hub_class, api_class = await loop.run_in_executor(None, _import_hub, config.plugins)
+        hub = hub_class(config)
+        await hub.start()
+        api = api_class(hub, config.host, config.port, sockets=early.sockets)
+        await api.start()
+        hub.add_stop_hook("api", api.stop)
+    except BaseException as err:
+        await early.stop()
+        if hub is not None:
+            await hub.stop()
+        if isinstance(err, OSError):
+            print(f"zshub: cannot start: {err}", file=sys.stderr)
+            return 1
+        raise
+    await early.hand_over()
     print(f"zshub is running: {api.url}  (data: {config.data_dir.resolve()})", flush=True)
     if api.setup_url is not None:
         print(

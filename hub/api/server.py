@@ -22,7 +22,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import socket
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,6 +41,7 @@ from hub.api.common import (
     error_response,
     same_origin,
 )
+from hub.api.early import CSP, SECURITY_HEADERS
 from hub.api.recent import RecentEvents
 from hub.api.static import UiFiles
 from hub.api.views import Views
@@ -56,20 +58,7 @@ __all__ = ["CSP", "HUB_KEY", "ApiServer", "build_app"]
 
 _LOGGER = logging.getLogger(__name__)
 
-CSP = (
-    "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; "
-    "script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; "
-    "object-src 'none'"
-)
-_SECURITY_HEADERS = {
-    "Content-Security-Policy": CSP,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-    "Cross-Origin-Opener-Policy": "same-origin",
-    "Cross-Origin-Resource-Policy": "same-origin",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
-}
+_SECURITY_HEADERS = SECURITY_HEADERS
 PUBLIC = frozenset(
     {
         ("GET", "/api/health"),
@@ -195,6 +184,7 @@ def build_app(
     routes_auth.setup(app)
     routes_admin.setup(app)
     openapi.setup(app)
+    _mount_integration_routes(app, hub)
     app.router.add_get("/api/ws", _websocket)
     ui = UiFiles(ui_dir if ui_dir is not None else repo_root() / "ui")
     app.router.add_get(r"/{tail:(?!api(?:/|$)).*}", ui.handle)
@@ -202,6 +192,17 @@ def build_app(
     app.on_cleanup.append(_close_listeners)
     app.cleanup_ctx.append(_purge_sessions)
     return app
+
+
+def _mount_integration_routes(app: web.Application, hub: Hub) -> None:
+    """Routes an integration offers (``Integration.routes()``) under ``/api/{domain}/``; a
+    broken one is logged and skipped, never the whole API."""
+    for domain, integration in hub.integrations.items():
+        try:
+            for method, path, handler in integration.routes():
+                app.router.add_route(method, f"/api/{domain}/{path.lstrip('/')}", handler)
+        except Exception:
+            _LOGGER.exception("Integration %s: its API routes could not be mounted", domain)
 
 
 async def _close_websockets(app: web.Application) -> None:
@@ -233,14 +234,25 @@ async def _purge_sessions(app: web.Application) -> AsyncIterator[None]:
 
 
 class ApiServer:
-    """Runs the aiohttp app on host:port; ``port=0`` picks a free one (tests).
+    """Runs the aiohttp app on host:port; ``port=0`` picks a free one (tests). ``sockets``:
+    listening sockets to serve on instead (an :class:`~hub.api.early.EarlyServer`'s, handed
+    over once the hub has started).
 
     While no owner account exists, :attr:`setup_url` is a one-time link (valid for an hour) to
     create it; ``zshub run`` prints it.
     """
 
-    def __init__(self, hub: Hub, host: str, port: int, *, ui_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        host: str,
+        port: int,
+        *,
+        ui_dir: Path | None = None,
+        sockets: Sequence[socket.socket] = (),
+    ) -> None:
         self._hub = hub
+        self._sockets = list(sockets)
         self._host = host
         self._port = port
         self._ui_dir = ui_dir
@@ -259,12 +271,17 @@ class ApiServer:
             self.app, access_log=None, handle_signals=False, shutdown_timeout=2.0
         )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self._host, self._port)
-        await site.start()
-        server = site._server
-        sockets = getattr(server, "sockets", None) or []
-        if sockets:
-            self.port = sockets[0].getsockname()[1]
+        if self._sockets:
+            for sock in self._sockets:
+                await web.SockSite(self._runner, sock).start()
+            self.port = self._sockets[0].getsockname()[1]
+        else:
+            site = web.TCPSite(self._runner, self._host, self._port)
+            await site.start()
+            server = site._server
+            sockets = getattr(server, "sockets", None) or []
+            if sockets:
+                self.port = sockets[0].getsockname()[1]
         self._setup_token = await self.auth.issue_setup_link()
 
     async def stop(self) -> None:

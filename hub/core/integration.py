@@ -8,7 +8,7 @@ talks to rules, the UI or the API: those speak capability paths only.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from time import time as _now
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEVICE_EVENT",
+    "ApiRoute",
     "DISCOVERY_CHANGED",
     "DeviceEvent",
     "DeviceLink",
@@ -94,6 +95,10 @@ class DeviceEvent:
 
 
 DEVICE_EVENT: EventType[DeviceEvent] = EventType("device_event")
+
+# (method, path below /api/{domain}/, handler): an aiohttp handler ``(request) -> response``;
+# typed loosely so the kernel does not import the web framework.
+ApiRoute = tuple[str, str, Callable[[Any], Awaitable[Any]]]
 DISCOVERY_CHANGED: EventType[DiscoveryRecord] = EventType("discovery_changed")
 
 
@@ -169,3 +174,8 @@ class Integration(ABC):
     def status(self) -> dict[str, Any]:
         """Health shown in hub info (adapter missing, server unreachable …)."""
         return {"ok": True}
+
+    def routes(self) -> Sequence[ApiRoute]:
+        """HTTP routes of this transport (``POST /api/matter/commission`` …), mounted by the API
+        under ``/api/{domain}/`` behind its authentication; none by default."""
+        return ()

@@ -168,6 +168,8 @@ class Block:
 class SafetyArbiter:
     def __init__(self) -> None:
         self._blocks: dict[str, Block] = {}
+        # The same dict, read-only for callers: "is any block active?" in one truth test.
+        self.active_blocks: Mapping[str, Block] = self._blocks
 
     # -- dynamic blocks ------------------------------------------------------------------------
     def add_block(self, block: Block) -> Callable[[], None]:
@@ -183,6 +185,28 @@ class SafetyArbiter:
         return list(self._blocks.values())
 
     # -- the decision --------------------------------------------------------------------------
+    @staticmethod
+    def always_allows(
+        policy: ProfilePolicy, command: CommandDef, component: str, capability: str, name: str
+    ) -> bool:
+        """True when :meth:`check` allows *every* intent for this target under ``policy`` (any
+        context, arguments, step-up or owner confirmation) while no block is active: the
+        target is available, needs no step-up, is not kept from automation, and none of its
+        parameters has a limit. Callers may then skip building an intent (``hub.core
+        .commands`` plans); with a block active they must call :meth:`check`."""
+        target = f"{component}/{capability}.{name}"
+        if target in policy.not_available:
+            return False
+        if (capability, name) in OPT_IN_COMMANDS or target in policy.automation_denied:
+            return False
+        if command.confirm or target in policy.confirm:
+            return False
+        if policy.limits:
+            for pdef in command.params.values():
+                if pdef.ref is not None and f"{component}/{capability}/{pdef.ref}" in policy.limits:
+                    return False
+        return True
+
     def check(self, intent: CommandIntent, policy: ProfilePolicy, command: CommandDef) -> Verdict:
         # Hot path (bench/: command). The same rules in the same order as ever; what is cheap
         # is how: the target string is built only when a rule needs it (a policy set to look

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Table, and_, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.expression import Executable
 
 __all__ = ["delete_batch", "upsert"]
 
@@ -25,18 +27,10 @@ def upsert(
     unique = list({tuple(row[k] for k in keys): row for row in rows}.values())
     if not unique:
         return 0
-    columns = [c.name for c in table.columns if c.name in unique[0]]
-    changing = [name for name in columns if name not in keys]
     dialect = conn.dialect.name
     if dialect in ("sqlite", "postgresql"):
-        insert = sqlite.insert(table) if dialect == "sqlite" else postgresql.insert(table)
-        if changing:
-            stmt = insert.on_conflict_do_update(
-                index_elements=list(keys), set_={name: insert.excluded[name] for name in changing}
-            )
-        else:
-            stmt = insert.on_conflict_do_nothing(index_elements=list(keys))
-        conn.execute(stmt, unique)
+        columns = tuple(c.name for c in table.columns if c.name in unique[0])
+        conn.execute(_upsert_statement(dialect, table, tuple(keys), columns), unique)
         return len(unique)
     # Other databases: update, then insert what did not exist.
     for row in unique:
@@ -45,6 +39,21 @@ def upsert(
         if result.rowcount == 0:
             conn.execute(table.insert().values(**row))
     return len(unique)
+
+
+@functools.lru_cache(maxsize=64)
+def _upsert_statement(
+    dialect: str, table: Table, keys: tuple[str, ...], columns: tuple[str, ...]
+) -> Executable:
+    """Built once per table and column set: building one makes ~60 SQLAlchemy objects in
+    reference cycles per write, and the collector's passes over them stall the event loop."""
+    insert = sqlite.insert(table) if dialect == "sqlite" else postgresql.insert(table)
+    changing = [name for name in columns if name not in keys]
+    if changing:
+        return insert.on_conflict_do_update(
+            index_elements=list(keys), set_={name: insert.excluded[name] for name in changing}
+        )
+    return insert.on_conflict_do_nothing(index_elements=list(keys))
 
 
 def delete_batch(conn: Connection, table: Table, where: Any, key: str, limit: int) -> int:

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-import hub.core.commands as commands_module
 from hub.capabilities.catalogue import Catalogue, apply_instance, default_catalogue_dir
 from hub.capabilities.model import CommandDef, PropertyDef
 from hub.core.bus import EventBus
@@ -20,7 +19,7 @@ from hub.core.integration import DeviceLink, IntegrationError
 from hub.core.registry import Availability, Device, DeviceRegistry
 from hub.core.state import StateStore
 from hub.core.tasks import TaskKeeper
-from hub.safety.arbiter import ProfilePolicy, SafetyArbiter
+from hub.safety.arbiter import Block, ProfilePolicy, SafetyArbiter
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -146,19 +145,67 @@ async def test_refusals_before_the_arbiter(setup: Any) -> None:
     assert all(x.message_zh and x.message_en for x in results)
 
 
-async def test_target_cache_holds_only_known_targets(setup: Any) -> None:
+async def test_plans_hold_only_known_targets(setup: Any) -> None:
     service, _, _ = setup
     ctx = Context(Origin.USER, "alice")
     r = await service.send("dev", "main/bogus.thing", context=ctx)
     assert r.code == "unknown_command"
     r = await service.send("dev", "nocomponent", context=ctx)
     assert r.code == "unknown_command"
-    assert "main/bogus.thing" not in commands_module._TARGETS
-    assert "nocomponent" not in commands_module._TARGETS
+    assert service._plans == {}  # junk targets are never kept
     await service.send("dev", "main/lock.lock", context=ctx, confirm_timeout=0)
-    assert commands_module._TARGETS["main/lock.lock"] == ("main", "lock", "lock")
+    [plan] = service._plans.values()
+    assert (plan.component, plan.capability, plan.command) == ("main", "lock", "lock")
     again = await service.send("dev", "main/lock.lock", context=ctx, confirm_timeout=0)
     assert again.target == "main/lock.lock" and again.code == "not_confirmed"
+    assert len(service._plans) == 1
+
+
+async def test_plans_follow_policy_profile_and_block_changes() -> None:
+    """A plan made while a command was always allowed must not outlive what made it so: a new
+    policy, a reloaded profile (a new object) or a block added later all apply at once."""
+    bus = EventBus(TaskKeeper("t"))
+    states = StateStore(bus)
+    registry = DeviceRegistry(bus)
+    device = registry.add(Device("dev", "灯", "Lamp", "test.lock-lamp", "x", "none"))
+    device.availability = Availability.ONLINE
+    arbiter = SafetyArbiter()
+    current = {"profile": Profile()}
+    link = Link(states)
+    service = CommandService(
+        bus, states, registry, arbiter, lambda d: current["profile"], lambda d: link
+    )
+    ctx = Context(Origin.USER, "alice")
+    target = "main/brightness.set_level"
+    ok = await service.send("dev", target, {"level": 20}, context=ctx)
+    assert ok.status is CommandStatus.CONFIRMED
+
+    # The same profile object, a new policy: the target is not available any more.
+    current["profile"].policy = ProfilePolicy(not_available=frozenset({target}))
+    r = await service.send("dev", target, {"level": 30}, context=ctx)
+    assert r.status is CommandStatus.REFUSED and r.code == "not_available"
+
+    # A reloaded profile (a new object) whose limit the argument exceeds.
+    reloaded = Profile()
+    reloaded.policy = ProfilePolicy.from_safety(
+        {"limits": {"main/brightness/level": {"absolute_max": 50}}}, {}
+    )
+    current["profile"] = reloaded
+    r = await service.send("dev", target, {"level": 60}, context=ctx)
+    assert r.code == "limit_exceeded"
+    ok = await service.send("dev", target, {"level": 40}, context=ctx)
+    assert ok.status is CommandStatus.CONFIRMED
+
+    # A block added after the plan was made, and removed again.
+    current["profile"] = Profile()
+    assert (await service.send("dev", target, {"level": 10}, context=ctx)).ok
+    remove = arbiter.add_block(
+        Block("gas", "燃气报警", "Gas alarm", devices=frozenset({"dev"}), allow_shutoff=True)
+    )
+    r = await service.send("dev", target, {"level": 15}, context=ctx)
+    assert r.code == "blocked" and "Gas alarm" in r.message_en
+    remove()
+    assert (await service.send("dev", target, {"level": 25}, context=ctx)).ok
 
 
 async def test_link_failure_is_a_result(setup: Any) -> None:
@@ -177,3 +224,21 @@ def test_safety_can_be_imported_before_the_kernel() -> None:
         check=True,
         timeout=60,
     )
+
+
+async def test_results_carry_every_field_of_the_dataclass(setup: Any) -> None:
+    """Results are built field by field (cheaper than the dataclass call): a field added to
+    CommandResult later must be set there too, or reading it would fail."""
+    import dataclasses
+
+    service, _, results = setup
+    ctx = Context(Origin.USER, "alice")
+    ok = await service.send("dev", "main/brightness.set_level", {"level": 10}, context=ctx)
+    refused = await service.send("dev", "main/lock.unlock", {"pin": "1"}, context=ctx)
+    names = [f.name for f in dataclasses.fields(CommandResult)]
+    for result in (ok, refused):
+        built = {name: getattr(result, name) for name in names}  # AttributeError if unset
+        assert CommandResult(**built) == result
+    assert ok.args == {"level": 10} and ok.needs is None and ok.duration_ms >= 0
+    assert refused.needs == "pin" and refused.args == {"pin": "***"}
+    assert results == [ok, refused]

@@ -79,3 +79,59 @@ def test_block_refusal_names_the_target() -> None:
     arb.add_block(Block("b", "停电", "Power cut", categories=("security.",)))
     v = arb.check(make(ctx=Context(Origin.RULE, "r")), ProfilePolicy(), PLAIN)
     assert v.code == "blocked" and "main/door.open" in v.message_en
+
+
+def test_always_allows_agrees_with_check_for_every_intent() -> None:
+    """``always_allows`` lets the command path skip the intent: wherever it says yes, ``check``
+    must allow every intent for that target (no block active); each reason to say no is seen."""
+    from hub.capabilities.model import ParamDef, ValueType
+
+    level = ParamDef(type=ValueType.NUMBER, ref="level", required=False)
+    commands = {
+        "plain": PLAIN,
+        "confirm": CommandDef(title=LocalText(zh="确认", en="Confirm"), confirm=True),
+        "level": CommandDef(title=LocalText(zh="亮度", en="Level"), params={"level": level}),
+    }
+    policies = {
+        "empty": ProfilePolicy(),
+        "confirm": CONFIRM_POLICY,
+        "not_available": ProfilePolicy(not_available=frozenset({"main/door.open"})),
+        "denied": ProfilePolicy(automation_denied=frozenset({"main/door.open"})),
+        "limited": ProfilePolicy.from_safety(
+            {"limits": {"main/door/level": {"default_max": 50, "absolute_max": 80}}}
+        ),
+    }
+    contexts = [
+        Context(Origin.USER, "alice"),
+        Context(Origin.RULE, "r"),
+        Context(Origin.USER, "alice").child(Origin.SCENE, "s"),
+    ]
+    arb = SafetyArbiter()
+    said_no: set[tuple[str, str, str]] = set()
+    for pname, policy in policies.items():
+        for cname, cmd in commands.items():
+            for capability, command in (("door", "open"), ("lock", "unlock"), ("door", "close")):
+                free = arb.always_allows(policy, cmd, "main", capability, command)
+                verdicts = [
+                    arb.check(
+                        make(capability, command, ctx, step_up=step_up)._replace(args=args),
+                        policy,
+                        cmd,
+                    ).allowed
+                    for ctx in contexts
+                    for step_up in (False, True)
+                    for args in ({}, {"level": 10}, {"level": 60}, {"level": 99})
+                ]
+                if free:
+                    assert all(verdicts), (pname, cname, capability, command)
+                else:
+                    said_no.add((pname, cname, f"{capability}.{command}"))
+                    assert not all(verdicts), (pname, cname, capability, command)
+    assert ("not_available", "plain", "door.open") in said_no
+    assert ("denied", "plain", "door.open") in said_no
+    assert ("confirm", "plain", "door.open") in said_no
+    assert ("empty", "confirm", "door.close") in said_no
+    assert ("empty", "plain", "lock.unlock") in said_no
+    assert ("limited", "level", "door.close") in said_no
+    assert ("limited", "plain", "door.close") not in said_no
+    assert ("empty", "level", "door.open") not in said_no
