@@ -46,6 +46,7 @@ from rules.timers import NO_DUE, Clock, PersistedTimer, TimerJournal
 from rules.traces import RunStatus, StepTrace, TraceBook, context_chain, jsonable
 from rules.triggers import (
     MISSING,
+    PROBLEM_STATUSES,
     TriggerData,
     TriggerEnv,
     TriggerHost,
@@ -119,7 +120,7 @@ async def execute(env: RunEnv, run: Run) -> None:
                 env.kernel, env.resolver, clock, env.tz, run.trigger, run.problems
             )
             ok, results = check_all(run.rule.conditions, "conditions", scope)
-            trace.conditions = [r.as_dict() for r in results]
+            trace.conditions = list(results)  # as_dict() when the trace is read
             if not ok:
                 trace.status = RunStatus.STOPPED
                 trace.notes.append(note("stopped_by_condition"))
@@ -240,27 +241,38 @@ class _Actions:
                     }
                 )
         to_send = [p for p in planned if isinstance(p, ResolvedCommand)]
-        entries = await asyncio.gather(
-            *(self._send(resolved, spec) for resolved in to_send), return_exceptions=True
-        )
+        entries: list[_Sent | BaseException]
+        if len(to_send) == 1:
+            # One device (the usual case): no task per command, so the command leaves now
+            # rather than on the loop's next turn.
+            try:
+                entries = [await self._send(to_send[0], spec)]
+            except Exception as err:
+                entries = [err]
+        else:
+            entries = await asyncio.gather(
+                *(self._send(resolved, spec) for resolved in to_send), return_exceptions=True
+            )
         sent = dict(zip(map(id, to_send), entries, strict=True))
-        results: list[dict[str, Any]] = []
+        results: list[dict[str, Any] | _Sent] = []
         for item in planned:
             if isinstance(item, dict):
                 results.append(item)
                 continue
             outcome = sent[id(item)]
-            entry = (
-                outcome
-                if not isinstance(outcome, BaseException)
-                else {
-                    "device": item.device_id,
-                    "target": item.target,
-                    "status": "failed",
-                    "code": "error",
-                    "message": {"zh": repr(outcome), "en": repr(outcome)},
-                }
-            )
+            if isinstance(outcome, _Sent):
+                results.append(outcome)
+                problem = outcome.problem()
+                if problem is not None:
+                    self.run.problems.append(problem)
+                continue
+            entry = {
+                "device": item.device_id,
+                "target": item.target,
+                "status": "failed",
+                "code": "error",
+                "message": {"zh": repr(outcome), "en": repr(outcome)},
+            }
             results.append(entry)
             problem = command_problem(entry)
             if problem is not None:
@@ -286,7 +298,7 @@ class _Actions:
             return None
         return note("not_fail_safe", device=resolved.device_id, command=resolved.target)
 
-    async def _send(self, resolved: ResolvedCommand, spec: CommandAction) -> dict[str, Any]:
+    async def _send(self, resolved: ResolvedCommand, spec: CommandAction) -> _Sent:
         device_id = resolved.device_id
         attempts = 1 + (spec.retry.times if spec.retry is not None else 0)
         result: CommandResult | None = None
@@ -305,7 +317,7 @@ class _Actions:
             if attempt < attempts and spec.retry is not None:
                 await self.env.clock.sleep_until(self.env.clock.now() + spec.retry.every)
         assert result is not None
-        return {**result.as_dict(), "args": dict(result.args), "attempts": attempt}
+        return _Sent(result, attempt)
 
     # -- scene ---------------------------------------------------------------------------------
     async def _scene(self, scene_id: str, step: StepTrace) -> None:
@@ -334,7 +346,7 @@ class _Actions:
                     "trigger": run.trigger.as_dict(),
                     "chain": context_chain(run.context),
                     "started_at": run.trace.started_at,
-                    "conditions": run.trace.conditions,
+                    "conditions": jsonable(run.trace.conditions),
                     "problems": jsonable(run.problems),
                     "steps": [
                         *run.trace.prior_steps,
@@ -535,6 +547,27 @@ class _Actions:
             zh_parts.append(f"{device.name_zh if device else device_id}（{why_zh}）")
             en_parts.append(f"{device.name_en if device else device_id} ({why_en})")
         return "；".join(zh_parts) or "无", "; ".join(en_parts) or "none"
+
+
+class _Sent:
+    """A command step's outcome on one device; the trace turns it into JSON when read (so no
+    Context id is made for a trace nobody reads)."""
+
+    __slots__ = ("attempts", "result")
+
+    def __init__(self, result: CommandResult, attempts: int) -> None:
+        self.result = result
+        self.attempts = attempts
+
+    def problem(self) -> dict[str, Any] | None:
+        result = self.result
+        if result.status.value not in PROBLEM_STATUSES:
+            return None
+        return command_problem(self.as_dict())
+
+    def as_dict(self) -> dict[str, Any]:
+        result = self.result
+        return {**result.as_dict(), "args": dict(result.args), "attempts": self.attempts}
 
 
 def _member_path(trigger: TriggerData) -> str | None:

@@ -2,12 +2,13 @@
 started the run (``trigger``), and whether earlier steps left devices undone (``failed``).
 
 Evaluation is synchronous and side-effect free. Every condition of a run is evaluated (not only
-up to the first false one), so a trace shows the whole picture when a run was stopped.
+up to the first false one), so a trace shows the whole picture when a run was stopped; the
+text that explains each result is written only when the trace is read (most never are).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from datetime import time as dtime
@@ -28,16 +29,20 @@ class ConditionResult:
     path: str  # conditions/0, conditions/1/and/0 …
     kind: str
     result: bool
-    detail: str = ""
+    detail: str | Callable[[], str] = ""  # a callable writes the text when it is read
     notes: list[Note] = field(default_factory=list)
     children: list[ConditionResult] = field(default_factory=list)
+
+    def text(self) -> str:
+        detail = self.detail
+        return detail if isinstance(detail, str) else detail()
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "path": self.path,
             "kind": self.kind,
             "result": self.result,
-            "detail": self.detail,
+            "detail": self.text(),
             "notes": list(self.notes),
             "children": [c.as_dict() for c in self.children],
         }
@@ -121,35 +126,52 @@ def _wanted(spec: StateCondition) -> str:
 def _state(spec: StateCondition, path: str, scope: ConditionScope) -> ConditionResult:
     trigger_room = scope.trigger.room_id if scope.trigger is not None else None
     room, unresolved = scope_room(spec.room, trigger_room)
-    wanted = _wanted(spec)
     if unresolved:
-        return ConditionResult(path, "state", False, f"wanted {wanted}", [note("no_same_room")])
+        return ConditionResult(
+            path, "state", False, lambda: f"wanted {_wanted(spec)}", [note("no_same_room")]
+        )
     resolution = scope.resolver.resolve(Selector.parse_all(spec.target), room)
     if not resolution.devices:
-        return ConditionResult(path, "state", False, f"wanted {wanted}", resolution.notes)
+        return ConditionResult(
+            path, "state", False, lambda: f"wanted {_wanted(spec)}", resolution.notes
+        )
     pattern = MemberPattern.parse(spec.path)
     now = scope.clock.now()
+    states = scope.kernel.states
+    # What was seen, kept for the trace's text: (device, path or None, value, held seconds).
+    seen: list[tuple[str, str | None, Any, float]] = []
     per_device: list[bool] = []
-    details: list[str] = []
     for device_id in resolution.devices:
         ok = False
-        paths = scope.resolver.member_paths(device_id, pattern, scope.kernel.states)
+        paths = scope.resolver.member_paths(device_id, pattern, states)
         for state_path in paths:
-            state = scope.kernel.states.get(state_path)
+            state = states.get(state_path)
             value = state.value if state is not None else MISSING
             held = now - state.last_changed if state is not None else 0.0
-            path_ok = _value_ok(spec, value) and (spec.for_ is None or held >= spec.for_)
-            shown = "(none)" if value is MISSING else repr(value)
-            details.append(
-                f"{state_path} = {shown}" + (f" for {held:.0f} s" if spec.for_ is not None else "")
-            )
-            ok = ok or path_ok
+            ok = ok or (_value_ok(spec, value) and (spec.for_ is None or held >= spec.for_))
+            seen.append((device_id, state_path, value, held))
         if not paths:
-            details.append(f"{device_id}: no {pattern}")
+            seen.append((device_id, None, MISSING, 0.0))
         per_device.append(ok)
     result = all(per_device) if spec.match == "all" else any(per_device)
-    detail = "; ".join(details) + f" (wanted {wanted}, match {spec.match})"
-    return ConditionResult(path, "state", result, detail, resolution.notes)
+    return ConditionResult(
+        path, "state", result, lambda: _state_text(spec, pattern, seen), resolution.notes
+    )
+
+
+def _state_text(
+    spec: StateCondition, pattern: MemberPattern, seen: list[tuple[str, str | None, Any, float]]
+) -> str:
+    details: list[str] = []
+    for device_id, state_path, value, held in seen:
+        if state_path is None:
+            details.append(f"{device_id}: no {pattern}")
+            continue
+        shown = "(none)" if value is MISSING else repr(value)
+        details.append(
+            f"{state_path} = {shown}" + (f" for {held:.0f} s" if spec.for_ is not None else "")
+        )
+    return "; ".join(details) + f" (wanted {_wanted(spec)}, match {spec.match})"
 
 
 def _in_window(now: dtime, after: dtime | None, before: dtime | None) -> bool:
@@ -169,8 +191,13 @@ def _time(spec: TimeCondition, path: str, scope: ConditionScope) -> ConditionRes
     day = WEEKDAYS[local.weekday()]
     day_ok = not spec.weekdays or day in spec.weekdays
     window_ok = _in_window(local.time(), spec.after, spec.before)
+    return ConditionResult(path, "time", day_ok and window_ok, lambda: _time_text(spec, local))
+
+
+def _time_text(spec: TimeCondition, local: datetime) -> str:
+    day = WEEKDAYS[local.weekday()]
     window = f"{spec.after or ''}–{spec.before or ''}"
     detail = f"now {local:%a %H:%M:%S} ({day}); window {window}"
     if spec.weekdays:
         detail += f"; days {','.join(spec.weekdays)}"
-    return ConditionResult(path, "time", day_ok and window_ok, detail)
+    return detail

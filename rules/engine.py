@@ -35,7 +35,7 @@ from rules.schema import ActionItem, Rule, to_data
 from rules.store import RuleStore
 from rules.targets import TargetResolver
 from rules.timers import GRACE_S, Clock, PersistedTimer, SystemClock, TimerJournal, catch_up
-from rules.traces import RunStatus, Trace, TraceBook, context_chain
+from rules.traces import RunStatus, Trace, TraceBook
 from rules.triggers import TriggerData, TriggerDispatch, TriggerEnv, TriggerHost, make_trigger
 
 if TYPE_CHECKING:
@@ -166,9 +166,13 @@ class RuleEngine:
         self._tasks = TaskKeeper("rules")
         self._journal = TimerJournal(store, self._tasks)
         self._dispatch = TriggerDispatch(kernel.bus)
+        self._resolver = TargetResolver(
+            kernel.registry, kernel.profile_of, assume_unknown=kernel.dry_run
+        )
+        self._unwatch: Unsubscribe | None = None
         self._tenv = TriggerEnv(
             kernel,
-            TargetResolver(kernel.registry, kernel.profile_of, assume_unknown=kernel.dry_run),
+            self._resolver,
             self._dispatch,
             self.clock,
             self._journal,
@@ -201,6 +205,8 @@ class RuleEngine:
         persisted runs and blocks, and drop timers nothing claims."""
         self._journal.start()
         self._dispatch.start()
+        if self._unwatch is None:
+            self._unwatch = self._resolver.watch(self.kernel.bus)
         await self._load_stored()
         records = await self._journal.load()
         self._started = True
@@ -252,6 +258,9 @@ class RuleEngine:
             running.extend(self._deactivate(entry, None))
         self._blocks.stop()
         self._dispatch.stop()
+        if self._unwatch is not None:
+            self._unwatch()
+            self._unwatch = None
         await self._ended(running)
         await self._journal.close()
         left = await self._tasks.cancel_all()
@@ -426,14 +435,9 @@ class RuleEngine:
     # -- runs ----------------------------------------------------------------------------------
     def _new_run(self, rule: Rule, data: TriggerData) -> Run:
         ctx = Context(Origin.RULE, rule.id, data.context)
+        # The trace keeps the trigger and the Context as they are: JSON and ids when read.
         trace = Trace(
-            rule.id,
-            ctx.id,
-            RunStatus.RUNNING,
-            data.as_dict(),
-            context_chain(ctx),
-            self.clock.now(),
-            notes=list(data.notes),
+            rule.id, ctx, RunStatus.RUNNING, data, ctx, self.clock.now(), notes=list(data.notes)
         )
         return Run(rule, data, ctx, trace)
 
@@ -447,20 +451,9 @@ class RuleEngine:
 
     def _not_fired(self, rule: Rule, data: TriggerData, why: Note) -> None:
         now = self.clock.now()
-        chain = context_chain(data.context) if data.context is not None else []
-        self.book.add(
-            Trace(
-                rule.id,
-                f"nf-{os.urandom(6).hex()}",
-                RunStatus.NOT_FIRED,
-                data.as_dict(),
-                chain,
-                now,
-                started_at=now,
-                finished_at=now,
-                notes=[why],
-            )
-        )
+        miss = Trace(rule.id, None, RunStatus.NOT_FIRED, data, data.context, now, now, now)
+        miss.notes.append(why)
+        self.book.add(miss)
 
     def _resume(self, record: PersistedTimer) -> None:
         payload = record.payload
@@ -470,10 +463,10 @@ class RuleEngine:
         now = self.clock.now()
         trace = Trace(
             record.rule_id,
-            context.id,
+            context,
             RunStatus.RUNNING,
-            trigger.as_dict(),
-            context_chain(context),
+            trigger,
+            context,
             float(payload.get("started_at") or now),
             started_at=float(payload.get("started_at") or now),
             conditions=list(payload.get("conditions") or []),

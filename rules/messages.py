@@ -1,12 +1,15 @@
 """zh/en texts of what the rule engine explains to people: trace notes, refusals, no-ops.
 
-Like :mod:`hub.errors`, one table keyed by code, so the UI, the API and the CLI word the same
-situation the same way; a note is a plain dict (JSON-ready) with the code and both languages.
+Like :mod:`hub.errors` (whose ``render`` fills them in), one table keyed by code, so the UI, the
+API and the CLI word the same situation the same way; a note is a plain dict (JSON-ready) with
+the code and both languages.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from hub.errors import render
 
 __all__ = ["MESSAGES", "Note", "RuleError", "note"]
 
@@ -168,9 +171,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
 
 
 def note(code: str, **params: Any) -> Note:
-    zh, en = MESSAGES.get(code, (code, code))
-    values = _Default({k: _fmt(v) for k, v in params.items()})
-    return {"code": code, "zh": zh.format_map(values), "en": en.format_map(values)}
+    zh, en = render(MESSAGES, code, {k: _fmt(v) for k, v in params.items()})
+    return {"code": code, "zh": zh, "en": en}
 
 
 def _fmt(value: Any) -> str:
@@ -179,11 +181,6 @@ def _fmt(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-class _Default(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
 
 
 class RuleError(Exception):

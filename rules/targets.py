@@ -9,12 +9,21 @@ has the role gas_shutoff in kitchen").
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from hub.capabilities.model import CommandDef
-from hub.core.registry import Device, DeviceRegistry
+from hub.core.bus import EventBus, Unsubscribe
+from hub.core.events import Event
+from hub.core.registry import (
+    DEVICE_ADDED,
+    DEVICE_REMOVED,
+    DEVICE_UPDATED,
+    ROOM_CHANGED,
+    Device,
+    DeviceRegistry,
+)
 from hub.core.state import StateStore
 from rules.kernel import ProfileView
 from rules.messages import Note, note
@@ -32,6 +41,21 @@ __all__ = [
 
 SelectorKind = Literal["device", "role", "room", "category", "capability"]
 
+# Parsed selectors, patterns and command names by their text: rules are checked on every state
+# change, and their texts are few (the loaded rules'), so each is parsed once.
+_PARSED: dict[tuple[str, Any], Any] = {}
+_PARSED_MAX = 10_000
+
+
+def _parsed(kind: str, text: Any, parse: Callable[[], Any]) -> Any:
+    key = (kind, text)
+    found = _PARSED.get(key)
+    if found is None:
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        found = _PARSED[key] = parse()
+    return found
+
 
 @dataclass(frozen=True, slots=True)
 class Selector:
@@ -40,6 +64,11 @@ class Selector:
 
     @classmethod
     def parse(cls, text: str) -> Selector:
+        selector: Selector = _parsed("selector", text, lambda: cls._parse(text))
+        return selector
+
+    @classmethod
+    def _parse(cls, text: str) -> Selector:
         for prefix in ("role", "room", "category", "capability"):
             if text.startswith(prefix + ":"):
                 return cls(prefix, text[len(prefix) + 1 :])
@@ -47,7 +76,11 @@ class Selector:
 
     @classmethod
     def parse_all(cls, texts: Iterable[str]) -> tuple[Selector, ...]:
-        return tuple(cls.parse(t) for t in texts)
+        key = tuple(texts)
+        selectors: tuple[Selector, ...] = _parsed(
+            "selectors", key, lambda: tuple(cls.parse(t) for t in key)
+        )
+        return selectors
 
     def __str__(self) -> str:
         return self.value if self.kind == "device" else f"{self.kind}:{self.value}"
@@ -65,6 +98,11 @@ class MemberPattern:
 
     @classmethod
     def parse(cls, text: str) -> MemberPattern:
+        pattern: MemberPattern = _parsed("member", text, lambda: cls._parse(text))
+        return pattern
+
+    @classmethod
+    def _parse(cls, text: str) -> MemberPattern:
         parts = text.split("/")
         if len(parts) == 3:
             if parts[0] == "*":
@@ -98,6 +136,11 @@ class CommandRef:
 
     @classmethod
     def parse(cls, text: str) -> CommandRef:
+        ref: CommandRef = _parsed("command", text, lambda: cls._parse(text))
+        return ref
+
+    @classmethod
+    def _parse(cls, text: str) -> CommandRef:
         head, _, command = text.rpartition(".")
         component, _, capability = head.rpartition("/")
         if component == "*":
@@ -138,6 +181,34 @@ class TargetResolver:
         self._registry = registry
         self._profile_of = profile_of
         self._assume_unknown = assume_unknown  # dry runs: unknown ids are taken as named
+        # Resolutions by (selectors, room), kept while :meth:`watch` sees the registry
+        # unchanged (a run's conditions and commands resolve on every run).
+        self._cache: dict[tuple[tuple[Selector, ...], str | None], Resolution] | None = None
+        # member_paths: (device, pattern) -> (the device's state map, its size, the paths).
+        # The store only adds paths to a device's map (removing a device drops the whole map),
+        # so the same map at the same size holds the same paths.
+        self._members: dict[
+            tuple[str, MemberPattern], tuple[Mapping[str, Any], int, list[str]]
+        ] = {}
+
+    def watch(self, bus: EventBus) -> Unsubscribe:
+        """Cache resolutions until a device or room is added, changed or removed."""
+        self._cache = {}
+        unsubs = [
+            bus.listen(event_type, self._forget)
+            for event_type in (DEVICE_ADDED, DEVICE_UPDATED, DEVICE_REMOVED, ROOM_CHANGED)
+        ]
+
+        def unwatch() -> None:
+            for unsub in unsubs:
+                unsub()
+            self._cache = None
+
+        return unwatch
+
+    def _forget(self, event: Event[Any]) -> None:
+        if self._cache is not None:
+            self._cache.clear()
 
     def room_of(self, device_id: str | None) -> str | None:
         if device_id is None:
@@ -174,6 +245,18 @@ class TargetResolver:
         return any(self._selects(s, device) for s in selectors)
 
     def resolve(self, targets: Sequence[Selector], room: str | None = None) -> Resolution:
+        cache = self._cache
+        if cache is None:
+            return self._resolve(targets, room)
+        key = (tuple(targets), room)
+        found = cache.get(key)
+        if found is None:
+            if len(cache) >= _PARSED_MAX:
+                cache.clear()
+            found = cache[key] = self._resolve(targets, room)
+        return Resolution(list(found.devices), list(found.notes))  # callers may add to it
+
+    def _resolve(self, targets: Sequence[Selector], room: str | None) -> Resolution:
         out = Resolution()
         seen: set[str] = set()
         where = f" ({room})" if room is not None else ""
@@ -263,10 +346,18 @@ class TargetResolver:
         """Full state paths on this device that ``pattern`` names."""
         if pattern.component is not None:
             return [f"{device_id}/{pattern}"]
+        held = states.device_states(device_id)
+        key = (device_id, pattern)
+        cached = self._members.get(key)
+        if cached is not None and cached[0] is held and cached[1] == len(held):
+            return list(cached[2])  # callers may change their list
         prefix = len(device_id) + 1
-        known = sorted(p for p in states.device_states(device_id) if pattern.matches(p[prefix:]))
+        known = sorted(p for p in held if pattern.matches(p[prefix:]))
         if known:
-            return known
+            if len(self._members) >= _PARSED_MAX:
+                self._members.clear()
+            self._members[key] = (held, len(held), known)
+            return list(known)
         profile = self.profile_of_id(device_id)
         if profile is None:
             return []

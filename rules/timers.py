@@ -11,11 +11,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -40,6 +41,10 @@ _LOGGER = logging.getLogger(__name__)
 
 # A timer found this little overdue at start is "on time", not missed (start-up takes a moment).
 GRACE_S = 2.0
+# How long the journal holds its writes before it goes to the store: a ``for:`` that a sensor
+# starts and cancels within it (someone walks past) costs no write at all, and the writes of a
+# state change never run between that change and the commands of the rules it started.
+WRITE_DELAY_S = 0.25
 # due_at for records that wait for an event rather than a time (a block until the all-clear).
 NO_DUE = 4_102_444_800.0  # 2100-01-01
 
@@ -166,41 +171,77 @@ class TimerStore(Protocol):
     async def delete_timer(self, rule_id: str, run_id: str, kind: str | None = None) -> int: ...
 
 
+_TimerKey = tuple[str, str, str | None]  # rule id, key, kind (None: every kind)
+
+
 class TimerJournal:
-    """Queues timer writes and applies them in order in one kept task."""
+    """Writes timer records to the store in one kept task, in order, coalesced per record.
+
+    Only the last wish for a record is written (a record saved twice is written once), and a
+    record deleted before it reached the store is never written at all: a ``for:`` that a
+    sensor cancels at once, or a delay cut short, costs no disk write and no time of the
+    storage thread. Writes wait :data:`WRITE_DELAY_S` after the first wish of a batch (a crash
+    may lose that much of the journal: a ``for:`` then counts again from the restart).
+    ``flush`` writes at once and waits until everything asked so far is in the store.
+    """
 
     def __init__(self, store: TimerStore | None, tasks: TaskKeeper) -> None:
         self._store = store
         self._tasks = tasks
-        self._queue: asyncio.Queue[Callable[[], Awaitable[Any]]] = asyncio.Queue()
+        self._pending: dict[_TimerKey, PersistedTimer | None] = {}  # None: delete
+        self._stored: set[_TimerKey] = set()  # records the store holds (known after load)
+        self._loaded = False
+        self._inflight: _TimerKey | None = None
+        self._wake = asyncio.Event()
+        self._hurry = asyncio.Event()  # flush(): write now, without the delay
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._worker: asyncio.Task[None] | None = None
         self.failed = 0
 
     async def load(self) -> list[PersistedTimer]:
         if self._store is None:
             return []
-        return [PersistedTimer.from_row(row) for row in await self._store.list_timers()]
+        records = [PersistedTimer.from_row(row) for row in await self._store.list_timers()]
+        self._stored.update((r.rule_id, r.key, r.kind) for r in records)
+        self._loaded = True
+        return records
 
     def start(self) -> None:
         if self._store is not None and self._worker is None:
             self._worker = self._tasks.create(self._work(), name="rules:timer-journal")
 
     def save(self, timer: PersistedTimer) -> None:
-        store = self._store
-        if store is None:
+        if self._store is None:
             return
-        row = timer.to_row()
-        self._queue.put_nowait(lambda: store.save_timer(row))
+        key = (timer.rule_id, timer.key, timer.kind)
+        self._pending.pop(key, None)  # the newest wish goes last, after what came before it
+        self._pending[key] = timer
+        self._kick()
 
     def delete(self, rule_id: str, key: str, kind: str | None = None) -> None:
-        store = self._store
-        if store is None:
+        if self._store is None:
             return
-        self._queue.put_nowait(lambda: store.delete_timer(rule_id, key, kind))
+        target: _TimerKey = (rule_id, key, kind)
+        if kind is None:
+            for other in [k for k in self._pending if k[0] == rule_id and k[1] == key]:
+                del self._pending[other]
+        else:
+            self._pending.pop(target, None)
+            if self._loaded and target not in self._stored and target != self._inflight:
+                return  # never reached the store: nothing to delete
+        self._pending[target] = None
+        self._kick()
+
+    def _kick(self) -> None:
+        self._idle.clear()
+        self._wake.set()
 
     async def flush(self) -> None:
         if self._worker is not None:
-            await self._queue.join()
+            if not self._idle.is_set():
+                self._hurry.set()
+            await self._idle.wait()
 
     async def close(self) -> None:
         await self.flush()
@@ -211,15 +252,40 @@ class TimerJournal:
 
     async def _work(self) -> None:
         while True:
-            op = await self._queue.get()
-            try:
-                await op()
-            except Exception:
-                # A lost timer write costs at most one resumed delay; keep the rest flowing.
-                self.failed += 1
-                _LOGGER.exception("Writing a rule timer failed")
-            finally:
-                self._queue.task_done()
+            while not self._pending:
+                self._hurry.clear()  # a flush during the last batch asked for that batch only
+                self._idle.set()
+                self._wake.clear()
+                await self._wake.wait()
+            if not self._hurry.is_set():  # a new batch: wait for what else it brings
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._hurry.wait(), WRITE_DELAY_S)
+            self._hurry.clear()
+            while self._pending:
+                await self._write_next()
+
+    async def _write_next(self) -> None:
+        store = self._store
+        assert store is not None
+        key = next(iter(self._pending))
+        timer = self._pending.pop(key)
+        self._inflight = key
+        try:
+            if timer is None:
+                await store.delete_timer(*key)
+                if key[2] is None:
+                    self._stored = {k for k in self._stored if k[:2] != key[:2]}
+                else:
+                    self._stored.discard(key)
+            else:
+                await store.save_timer(timer.to_row())
+                self._stored.add(key)
+        except Exception:
+            # A lost timer write costs at most one resumed delay; keep the rest flowing.
+            self.failed += 1
+            _LOGGER.exception("Writing a rule timer failed")
+        finally:
+            self._inflight = None
 
 
 def policy_text(policy: CatchUp) -> str:

@@ -10,6 +10,7 @@ so a chatty sensor cannot push real runs out.
 from __future__ import annotations
 
 import itertools
+import os
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -86,23 +87,92 @@ class StepTrace:
         }
 
 
-@dataclass(slots=True)
 class Trace:
-    rule_id: str
-    run_id: str
-    status: RunStatus
-    trigger: dict[str, Any]
-    context: list[dict[str, Any]]
-    created_at: float
-    started_at: float | None = None
-    finished_at: float | None = None
-    conditions: list[dict[str, Any]] = field(default_factory=list)
-    steps: list[StepTrace] = field(default_factory=list)
-    notes: list[Note] = field(default_factory=list)
-    error: str | None = None
-    resumed: bool = False
-    prior_steps: list[dict[str, Any]] = field(default_factory=list)  # before a hub restart
-    seq: int = 0  # order of arrival in the book: ties on created_at (same clock tick) keep it
+    """One run (or near miss) of a rule.
+
+    Built on the hot path, so what only a reader needs is kept as given and turned into JSON
+    when read: the trigger (its ``TriggerData``), the Context chain (the run's ``Context``, whose
+    ids are made on first use), the condition results, and a near miss's run id.
+    """
+
+    __slots__ = (
+        "_context",
+        "_run_id",
+        "_trigger",
+        "conditions",
+        "created_at",
+        "error",
+        "finished_at",
+        "notes",
+        "prior_steps",
+        "resumed",
+        "rule_id",
+        "seq",
+        "started_at",
+        "status",
+        "steps",
+    )
+
+    def __init__(
+        self,
+        rule_id: str,
+        run_id: str | Context | None,
+        status: RunStatus,
+        trigger: Mapping[str, Any] | Any,
+        context: list[dict[str, Any]] | Context | None,
+        created_at: float,
+        started_at: float | None = None,
+        finished_at: float | None = None,
+        *,
+        conditions: list[Any] | None = None,
+        steps: list[StepTrace] | None = None,
+        notes: list[Note] | None = None,
+        error: str | None = None,
+        resumed: bool = False,
+        prior_steps: list[dict[str, Any]] | None = None,
+    ) -> None:
+        self.rule_id = rule_id
+        self._run_id = run_id  # a Context: its id; None: a near miss's own id, made when read
+        self.status = status
+        self._trigger: Any = trigger  # a dict, or anything with as_dict() (TriggerData)
+        self._context = context  # the chain as dicts, or the run's Context
+        self.created_at = created_at
+        self.started_at = started_at
+        self.finished_at = finished_at
+        # Each a dict or a ConditionResult (as_dict() when read).
+        self.conditions: list[Any] = conditions if conditions is not None else []
+        self.steps: list[StepTrace] = steps if steps is not None else []
+        self.notes: list[Note] = notes if notes is not None else []
+        self.error = error
+        self.resumed = resumed
+        self.prior_steps: list[dict[str, Any]] = prior_steps if prior_steps is not None else []
+        self.seq = 0  # order of arrival in the book: ties on created_at keep it
+
+    @property
+    def run_id(self) -> str:
+        run_id = self._run_id
+        if isinstance(run_id, str):
+            return run_id
+        if run_id is None:
+            self._run_id = run_id = f"nf-{os.urandom(6).hex()}"
+            return run_id
+        return run_id.id
+
+    @property
+    def trigger(self) -> dict[str, Any]:
+        trigger = self._trigger
+        if not isinstance(trigger, dict):
+            self._trigger = trigger = dict(trigger.as_dict())
+        return trigger
+
+    @property
+    def context(self) -> list[dict[str, Any]]:
+        context = self._context
+        if context is None:
+            return []
+        if isinstance(context, Context):
+            self._context = context = context_chain(context)
+        return context
 
     @property
     def done(self) -> bool:
@@ -142,6 +212,10 @@ class TraceBook:
         self._misses: dict[str, deque[Trace]] = {}
         self._on_done = on_done
         self._seq = itertools.count(1)
+        # How many traces reached a final status: runs (finished, stopped, skipped …) and
+        # near misses; the books keep only the last few, these count all.
+        self.finished = 0
+        self.missed = 0
 
     def add(self, trace: Trace) -> Trace:
         trace.seq = next(self._seq)
@@ -156,6 +230,10 @@ class TraceBook:
 
     def done(self, trace: Trace) -> None:
         """Called once a trace reached its final status (the dry run listens here)."""
+        if trace.status is RunStatus.NOT_FIRED:
+            self.missed += 1
+        else:
+            self.finished += 1
         if self._on_done is not None:
             self._on_done(trace)
 

@@ -127,7 +127,7 @@ class TriggerData:
     old: Any = None
     new: Any = None
     fields: dict[str, Any] = field(default_factory=dict)
-    description: str = ""
+    description: str | Callable[[], str] = ""  # a callable writes the text when it is read
     context: Context | None = None
     late_s: float | None = None
     held_s: float | None = None
@@ -135,6 +135,10 @@ class TriggerData:
     trigger_id: str | None = None  # the trigger's ``id`` (for ``trigger:`` conditions)
     # What a scene trigger's scene could not do (``failed`` conditions, ``{failed}``).
     problems: list[dict[str, Any]] = field(default_factory=list)
+
+    def text(self) -> str:
+        description = self.description
+        return description if isinstance(description, str) else description()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -148,7 +152,7 @@ class TriggerData:
             "old": jsonable(None if self.old is MISSING else self.old),
             "new": jsonable(None if self.new is MISSING else self.new),
             "fields": jsonable(self.fields),
-            "description": self.description,
+            "description": self.text(),
             "context_id": self.context.id if self.context is not None else None,
             "late_s": self.late_s,
             "held_s": self.held_s,
@@ -187,15 +191,69 @@ _CHANNELS: dict[str, str] = {
 }
 
 _Callback = Callable[[Event[Any]], None]
+# Where an event is routed: (device id or None, key). The key of a state change is the
+# ``capability/member`` part of its path, of a device event ``capability/event``; other
+# channels have the key "".
+_Route = tuple[str | None, str]
+
+
+def _after_component(path: str) -> str:
+    """``component/capability/member`` -> ``capability/member``."""
+    return path[path.find("/") + 1 :]
+
+
+def _route_state(change: StateChange) -> _Route:
+    device = change.device
+    return device, _after_component(change.path[len(device) + 1 :])
+
+
+def _route_event(event: DeviceEvent) -> _Route:
+    return event.device, _after_component(event.path)
+
+
+def _route_availability(change: AvailabilityChange) -> _Route:
+    return change.device_id, ""
+
+
+def _route_any(data: Any) -> _Route:
+    return None, ""
+
+
+_ROUTERS: dict[str, Callable[[Any], _Route]] = {
+    "state": _route_state,
+    "event": _route_event,
+    "availability": _route_availability,
+    "hub_start": _route_any,
+    "scene": _route_any,
+}
+_ROUTE_CACHE_MAX = 20_000  # (device, key) pairs remembered per channel before starting over
+
+
+class _Listener:
+    __slots__ = ("callback", "order")
+
+    def __init__(self, callback: _Callback, order: tuple[int, int]) -> None:
+        self.callback = callback
+        self.order = order  # (0 for safety rules, 1 for the rest; attach order)
 
 
 class TriggerDispatch:
-    """One bus listener per channel for every rule; safety rules' callbacks run first."""
+    """One bus listener per channel for every rule; safety rules' callbacks run first.
+
+    Triggers are indexed by what they watch (the ``capability/member`` of a state path, the
+    devices when they name devices), so a state change meets only the triggers that could
+    match it, not every rule; each trigger still checks the change in full. The callbacks
+    for a (device, key) are worked out once and kept until a trigger attaches or detaches.
+    """
 
     def __init__(self, bus: EventBus) -> None:
         self._bus = bus
-        self._first: dict[str, tuple[_Callback, ...]] = {c: () for c in _CHANNELS}
-        self._rest: dict[str, tuple[_Callback, ...]] = {c: () for c in _CHANNELS}
+        # channel -> key -> device id (None: any device) -> listeners
+        self._index: dict[str, dict[str, dict[str | None, list[_Listener]]]] = {
+            c: {} for c in _CHANNELS
+        }
+        self._routes: dict[str, dict[_Route, tuple[_Callback, ...]]] = {c: {} for c in _CHANNELS}
+        self._seq = 0
         self._unsubs: list[Unsubscribe] = []
 
     def start(self) -> None:
@@ -210,8 +268,16 @@ class TriggerDispatch:
         self._unsubs.clear()
 
     def _dispatcher(self, channel: str) -> _Callback:
+        route = _ROUTERS[channel]
+        routes = self._routes[channel]
+        resolve = self._resolve
+
         def dispatch(event: Event[Any]) -> None:
-            for callback in (*self._first[channel], *self._rest[channel]):
+            where = route(event.data)
+            callbacks = routes.get(where)
+            if callbacks is None:
+                callbacks = resolve(channel, where)
+            for callback in callbacks:
                 try:
                     callback(event)
                 except Exception:
@@ -219,14 +285,58 @@ class TriggerDispatch:
 
         return dispatch
 
-    def listen(self, channel: str, callback: _Callback, *, first: bool) -> Unsubscribe:
-        table = self._first if first else self._rest
-        table[channel] = (*table[channel], callback)
+    def _resolve(self, channel: str, where: _Route) -> tuple[_Callback, ...]:
+        device, key = where
+        buckets = self._index[channel].get(key)
+        found: list[_Listener] = []
+        if buckets is not None:
+            found.extend(buckets.get(None, ()))
+            if device is not None:
+                found.extend(buckets.get(device, ()))
+        found.sort(key=lambda listener: listener.order)
+        callbacks = tuple(listener.callback for listener in found)
+        routes = self._routes[channel]
+        if len(routes) >= _ROUTE_CACHE_MAX:
+            routes.clear()
+        routes[where] = callbacks
+        return callbacks
+
+    def listen(
+        self,
+        channel: str,
+        callback: _Callback,
+        *,
+        first: bool,
+        key: str = "",
+        devices: Sequence[str] | None = None,
+    ) -> Unsubscribe:
+        """Call ``callback`` for the channel's events with this key (for these devices only,
+        or any device when None)."""
+        self._seq += 1
+        listener = _Listener(callback, (0 if first else 1, self._seq))
+        buckets = self._index[channel].setdefault(key, {})
+        where: tuple[str | None, ...] = tuple(dict.fromkeys(devices)) if devices else (None,)
+        for device in where:
+            buckets.setdefault(device, []).append(listener)
+        self._routes[channel].clear()
 
         def unsubscribe() -> None:
-            table[channel] = tuple(c for c in table[channel] if c is not callback)
+            for device in where:
+                bucket = buckets.get(device)
+                if bucket is not None and listener in bucket:
+                    bucket.remove(listener)
+                    if not bucket:
+                        del buckets[device]
+            self._routes[channel].clear()
 
         return unsubscribe
+
+
+def _device_ids(selectors: Sequence[Selector]) -> list[str] | None:
+    """The devices a trigger names, or None when it names roles, rooms and the like."""
+    if selectors and all(s.kind == "device" for s in selectors):
+        return [s.value for s in selectors]
+    return None
 
 
 @dataclass(slots=True)
@@ -269,6 +379,7 @@ class Trigger(ABC):
         self.host = host
         self.env = env
         self.hash = spec_hash(item)
+        self.selectors: tuple[Selector, ...] = ()  # the targets, for kinds that have them
         self._fire: Fire = _no_fire
 
     @abstractmethod
@@ -278,6 +389,19 @@ class Trigger(ABC):
 
     def claims(self, record: PersistedTimer) -> bool:
         return False
+
+    def _watch(
+        self, channel: str, callback: _Callback, pattern: MemberPattern | None = None
+    ) -> Unsubscribe:
+        """Listen on ``channel`` for what this trigger watches: the pattern's
+        ``capability/member`` and the devices it names (any device when it names roles …)."""
+        return self.env.dispatch.listen(
+            channel,
+            callback,
+            first=self.host.first,
+            key=f"{pattern.capability}/{pattern.member}" if pattern is not None else "",
+            devices=_device_ids(self.selectors),
+        )
 
     def _room(self, room: str | None) -> str | None:
         return self.host.scope_room if room == "same" else room
@@ -316,6 +440,25 @@ class _HoldingTrigger(Trigger):
     @property
     @abstractmethod
     def for_s(self) -> float | None: ...
+
+    @abstractmethod
+    def _listen(self) -> Unsubscribe:
+        """Subscribe to the trigger's channel."""
+
+    @abstractmethod
+    def _holds_now(self, subject: str) -> bool:
+        """Does the subject (a path, a device) match right now (for timers after a restart)?"""
+
+    def attach(self, fire: Fire, restored: Sequence[PersistedTimer] = ()) -> Unsubscribe:
+        self._fire = fire
+        unsub = self._listen()
+        self._restore(restored, self._holds_now)
+
+        def detach() -> None:
+            unsub()
+            self._detach_pending()
+
+        return detach
 
     def _key(self, subject: str) -> str:
         return f"for:{self.index}:{subject}"
@@ -438,16 +581,8 @@ class StateTriggerImpl(_HoldingTrigger):
     def for_s(self) -> float | None:
         return self.spec.for_
 
-    def attach(self, fire: Fire, restored: Sequence[PersistedTimer] = ()) -> Unsubscribe:
-        self._fire = fire
-        unsub = self.env.dispatch.listen("state", self._on_change, first=self.host.first)
-        self._restore(restored, self._holds_now)
-
-        def detach() -> None:
-            unsub()
-            self._detach_pending()
-
-        return detach
+    def _listen(self) -> Unsubscribe:
+        return self._watch("state", self._on_change, self.pattern)
 
     def _holds(self, value: Any) -> bool:
         return (
@@ -500,7 +635,8 @@ class StateTriggerImpl(_HoldingTrigger):
         new = change.new.value if change.new is not None else MISSING
         data = self._base("state", change.device, event.context)
         data.path, data.old, data.new = change.path, old, new
-        data.description = f"{change.path}: {_show(old)} → {_show(new)}"
+        path = change.path
+        data.description = lambda: f"{path}: {_show(old)} → {_show(new)}"
         if self.for_s is None:
             if self._fires(old, new):
                 self._fire(data)
@@ -543,16 +679,8 @@ class AvailabilityTriggerImpl(_HoldingTrigger):
     def for_s(self) -> float | None:
         return self.spec.for_
 
-    def attach(self, fire: Fire, restored: Sequence[PersistedTimer] = ()) -> Unsubscribe:
-        self._fire = fire
-        unsub = self.env.dispatch.listen("availability", self._on_change, first=self.host.first)
-        self._restore(restored, self._holds_now)
-
-        def detach() -> None:
-            unsub()
-            self._detach_pending()
-
-        return detach
+    def _listen(self) -> Unsubscribe:
+        return self._watch("availability", self._on_change)
 
     def _holds_now(self, device_id: str) -> bool:
         device = self.env.kernel.registry.get(device_id)
@@ -604,7 +732,7 @@ class EventTriggerImpl(Trigger):
 
     def attach(self, fire: Fire, restored: Sequence[PersistedTimer] = ()) -> Unsubscribe:
         self._fire = fire
-        return self.env.dispatch.listen("event", self._on_event, first=self.host.first)
+        return self._watch("event", self._on_event, self.pattern)
 
     def _on_event(self, event: Event[DeviceEvent]) -> None:
         ev = event.data
@@ -733,7 +861,7 @@ class HubStartTriggerImpl(Trigger):
 
     def attach(self, fire: Fire, restored: Sequence[PersistedTimer] = ()) -> Unsubscribe:
         self._fire = fire
-        return self.env.dispatch.listen("hub_start", self._on_start, first=self.host.first)
+        return self._watch("hub_start", self._on_start)
 
     def _on_start(self, event: Event[Any]) -> None:
         data = self._base("hub_start", None, event.context)
@@ -756,7 +884,7 @@ class SceneTriggerImpl(Trigger):
 
     def attach(self, fire: Fire, restored: Sequence[PersistedTimer] = ()) -> Unsubscribe:
         self._fire = fire
-        return self.env.dispatch.listen("scene", self._on_scene, first=self.host.first)
+        return self._watch("scene", self._on_scene)
 
     def _on_scene(self, event: Event[Any]) -> None:
         result = event.data

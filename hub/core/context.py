@@ -26,13 +26,25 @@ class Origin(StrEnum):
 
 
 _counter = 0
+# Unique across processes: a random tail drawn once per process (again in a forked child), not
+# per id — a system call for every id is what made ids dear on the hot path.
+_tail = os.urandom(4).hex()
+
+
+def _new_tail() -> None:
+    global _tail
+    _tail = os.urandom(4).hex()
+
+
+os.register_at_fork(after_in_child=_new_tail)
 
 
 def _new_id() -> str:
-    # Sortable by creation time, unique within and across processes (random tail).
+    # Sortable by creation time; unique within the process (time + counter), across processes
+    # (the tail).
     global _counter
     _counter = (_counter + 1) & 0xFFFF
-    return f"{time.time_ns():016x}{_counter:04x}{os.urandom(4).hex()}"
+    return f"{time.time_ns():016x}{_counter:04x}{_tail}"
 
 
 class Context:

@@ -3,6 +3,7 @@ while the hub was off go through the rule's catch-up policy."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from rules_home import START, Home, statuses
 
 from hub.core.context import Context, Origin
 from hub.storage import Storage
+from hub.storage.tables import RuleTimerRow
 from rules.store import MemoryRuleStore
 
 DELAYED = """
@@ -143,6 +145,41 @@ async def test_for_duration_survives_a_restart(home: Home, homes: list[Home]) ->
     await again.clock.advance(1)
     assert again.calls() == [("kitchen-light", "main/onoff.on", {})]
     assert engine2.traces("unattended")[0]["trigger"]["held_s"] == 1800.0
+
+
+class CountingStore(MemoryRuleStore):
+    """The memory store, counting the timer writes that reach it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+        self.saved = asyncio.Event()
+
+    async def save_timer(self, timer: RuleTimerRow) -> None:
+        self.writes += 1
+        await super().save_timer(timer)
+        self.saved.set()
+
+    async def delete_timer(self, rule_id: str, run_id: str, kind: str | None = None) -> int:
+        self.writes += 1
+        return await super().delete_timer(rule_id, run_id, kind)
+
+
+async def test_a_for_cancelled_at_once_never_reaches_the_store(home: Home) -> None:
+    store = CountingStore()
+    engine = await home.engine(UNATTENDED.format(catch_up="run"), store=store)
+    # The burner flickers: the countdown starts and is cancelled within the journal's delay.
+    home.report("kitchen-hob/main/burner/ignited", True)
+    await home.clock.advance(1)
+    home.report("kitchen-hob/main/burner/ignited", False)
+    await engine.flush()
+    assert store.writes == 0 and store.timers == {}
+    assert engine.traces("unattended")[0]["notes"][0]["code"] == "for_not_met"
+    # A countdown that keeps going is written after the delay, without anyone flushing.
+    home.report("kitchen-hob/main/burner/ignited", True)
+    await asyncio.wait_for(store.saved.wait(), 10)
+    assert [t.kind for t in store.timers.values()] == ["for"] and store.writes == 1
+    await engine.stop()
 
 
 async def test_for_duration_dropped_when_the_state_changed_while_off(
