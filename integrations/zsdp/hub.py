@@ -2,7 +2,9 @@
 
 Pairing returns a ``LongTermKey`` for the caller to store (where is not this layer's concern);
 later connections present that key instead of the pairing code. Reports and events pushed by the
-device arrive on ``updates()`` (an async iterator) and/or an ``on_update`` callback.
+device arrive on ``updates()`` (an async iterator) and/or an ``on_update`` callback; a caller that
+only uses the callback passes ``queue_updates=False`` (the hub's links do: with a thousand devices
+reporting every second, a queue and a task wake-up per report are measurable CPU).
 """
 
 from __future__ import annotations
@@ -68,7 +70,11 @@ class HubConnection:
     """A live session with one device. Create it with ``await HubConnection.connect(...)``."""
 
     def __init__(
-        self, connected: _Connected, on_update: Callable[[Update], None] | None = None
+        self,
+        connected: _Connected,
+        on_update: Callable[[Update], None] | None = None,
+        *,
+        queue_updates: bool = True,
     ) -> None:
         self._session = connected.session
         self.device = connected.device
@@ -76,6 +82,7 @@ class HubConnection:
         self.paired = connected.paired  # True when this connection performed the pairing
         self.protocol_version = connected.version
         self._on_update = on_update
+        self._queue_updates = queue_updates
         self._updates: asyncio.Queue[Update | None] = asyncio.Queue(UPDATE_QUEUE_SIZE)
         self.dropped_updates = 0
         self._session.closed.add_done_callback(lambda _: self._push(None))
@@ -93,6 +100,7 @@ class HubConnection:
         request_timeout: float = 5.0,
         handshake_timeout: float = 10.0,
         on_update: Callable[[Update], None] | None = None,
+        queue_updates: bool = True,
         version: tuple[int, int] = PROTOCOL_VERSION,
     ) -> HubConnection:
         """Connect to a device and authenticate.
@@ -100,7 +108,9 @@ class HubConnection:
         ``credential`` is either the stored ``LongTermKey`` or the 8-digit pairing code (then
         ``hub_id`` is required: the device files the new key under it). Raises
         ``HandshakeError`` when the device refuses (wrong code, not paired, pairing closed,
-        rate-limited, version) and ``ConnectionClosedError`` when the connection fails.
+        rate-limited, version) and ``ConnectionClosedError`` when the connection fails. With
+        ``queue_updates=False`` updates go to ``on_update`` only and ``updates()`` just ends
+        when the connection does.
         """
         if isinstance(credential, LongTermKey):
             hub_id = hub_id or credential.hub_id
@@ -184,6 +194,7 @@ class HubConnection:
                 (result.major, result.minor),
             ),
             on_update,
+            queue_updates=queue_updates,
         )
         session.start()
         return conn
@@ -232,7 +243,8 @@ class HubConnection:
                 self._on_update(update)
             except Exception:
                 _LOGGER.exception("zsdp %s: on_update callback failed", self._session.label)
-        self._push(update)
+        if self._queue_updates:
+            self._push(update)
 
     def _push(self, update: Update | None) -> None:
         if self._updates.full():
@@ -249,6 +261,10 @@ class HubConnection:
     @property
     def is_closed(self) -> bool:
         return self._session.is_closed
+
+    async def wait_closed(self) -> None:
+        """Wait until the connection has ended (does not close it)."""
+        await self._session.wait_closed()
 
     async def close(self) -> None:
         await self._session.close()

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 from hub.core.context import Context, Origin
 from hub.core.events import Event
 from hub.core.integration import DiscoveryRecord, HubAccess, Integration
-from hub.core.registry import DEVICE_ADDED, DEVICE_REMOVED, Device
+from hub.core.registry import DEVICE_ADDED, DEVICE_REMOVED, DEVICE_UPDATED, Device
 from hub.errors import HubError
 from integrations.zsdp.browser import SERVICE_NAME, Sighting, ZsdpBrowser
 from integrations.zsdp.errors import ZsdpError
@@ -51,6 +51,11 @@ __all__ = ["HUB_ID_META", "ZsdpIntegration", "parse_address"]
 _LOGGER = logging.getLogger(__name__)
 
 HUB_ID_META = "hub_id"
+# Handshakes under way at once: a hub restarting among hundreds of devices would otherwise start
+# them all together and let the slowest time out and retry. Pairing has its own slots so that
+# kept links never queue behind a batch of additions.
+CONNECT_CONCURRENCY = 16
+PAIRING_CONCURRENCY = 8
 _ID_CLEAN = re.compile(r"[^A-Za-z0-9._:-]")
 
 
@@ -93,6 +98,9 @@ class ZsdpIntegration(Integration):
         self._resolve_timeout = resolve_timeout
         self._pairing_timeout = pairing_timeout
         self._links: dict[str, ZsdpLink] = {}  # hub device id -> link
+        self._devices_by_key: dict[str, str] = {}  # ZS-DP device id -> hub device id
+        self._connect_slots = asyncio.Semaphore(CONNECT_CONCURRENCY)
+        self._pairing_slots = asyncio.Semaphore(PAIRING_CONCURRENCY)
         self._sightings: dict[str, Sighting] = {}  # ZS-DP device id -> latest sighting
         self._names: dict[str, str] = {}  # mDNS instance name -> ZS-DP device id
         self._pending_keys: dict[str, LongTermKey] = {}  # paired, not yet in the registry
@@ -117,10 +125,12 @@ class ZsdpIntegration(Integration):
         self._unsubscribe = [
             bus.listen(DEVICE_ADDED, self._on_device_added, event_filter=self._ours),
             bus.listen(DEVICE_REMOVED, self._on_device_removed, event_filter=self._ours),
+            bus.listen(DEVICE_UPDATED, self._on_device_updated, event_filter=self._ours),
         ]
         self._started = True
         for device in self._hub.registry:
             if device.integration == self.domain:
+                self._index(device)
                 self._ensure_link(device.id)
         try:
             aiozc = await self._hub.zeroconf.get()
@@ -148,6 +158,7 @@ class ZsdpIntegration(Integration):
             self._browser = None
         self._sightings.clear()
         self._names.clear()
+        self._devices_by_key.clear()
         links = list(self._links.values())
         self._links.clear()
         await asyncio.gather(*(link.stop() for link in links), return_exceptions=True)
@@ -211,16 +222,17 @@ class ZsdpIntegration(Integration):
         address = f"{host}:{port}"
         started = time.perf_counter()
         try:
-            conn = await HubConnection.connect(
-                host,
-                port,
-                key,
-                code,
-                hub_id=hub_id,
-                heartbeat_interval=self.settings.heartbeat_interval,
-                request_timeout=self.settings.request_timeout,
-                handshake_timeout=self._pairing_timeout,
-            )
+            async with self._pairing_slots:  # the pairing timeout starts with our turn
+                conn = await HubConnection.connect(
+                    host,
+                    port,
+                    key,
+                    code,
+                    hub_id=hub_id,
+                    heartbeat_interval=self.settings.heartbeat_interval,
+                    request_timeout=self.settings.request_timeout,
+                    handshake_timeout=self._pairing_timeout,
+                )
         except ZsdpError as err:
             _LOGGER.warning("zsdp: pairing with %s at %s failed: %s", key, address, err)
             raise pairing_error_from(err, key, address) from err
@@ -377,14 +389,26 @@ class ZsdpIntegration(Integration):
     def _ours(self, device: Device) -> bool:
         return device.integration == self.domain
 
+    def _index(self, device: Device) -> None:
+        key = device.identity.get("key")
+        if isinstance(key, str):
+            self._devices_by_key[key] = device.id
+
     def _on_device_added(self, event: Event[Device]) -> None:
         device = event.data
+        self._index(device)
         key = self._pending_keys.pop(device.id, None)
         if key is not None:
             self._persist(device.id, key)
         self._ensure_link(device.id, key)
 
+    def _on_device_updated(self, event: Event[Device]) -> None:
+        self._index(event.data)  # re-pairing may rewrite the identity
+
     def _on_device_removed(self, event: Event[Device]) -> None:
+        key = event.data.identity.get("key")
+        if isinstance(key, str) and self._devices_by_key.get(key) == event.data.id:
+            del self._devices_by_key[key]
         link = self._links.pop(event.data.id, None)
         self._pending_keys.pop(event.data.id, None)
         if link is not None:
@@ -415,13 +439,22 @@ class ZsdpIntegration(Integration):
         link = self._links.get(device_id)
         if link is None:
             link = ZsdpLink(
-                self._hub, device_id, settings=self.settings, locate=self._locate, key=key
+                self._hub,
+                device_id,
+                settings=self.settings,
+                locate=self._locate,
+                key=key,
+                connect_slots=self._connect_slots,
+                fleet_size=self._fleet_size,
             )
             self._links[device_id] = link
             link.start()
         elif key is not None:
             link.set_key(key)
         return link
+
+    def _fleet_size(self) -> int:
+        return len(self._links)
 
     def _keep(self, coro: Any, name: str) -> None:
         task = asyncio.get_running_loop().create_task(coro, name=name)
@@ -444,10 +477,10 @@ class ZsdpIntegration(Integration):
         return self._targets(str(device.identity.get("key", "")), device.address)
 
     def _link_for_key(self, key: str) -> ZsdpLink | None:
-        if self._hub is None:
-            return None
-        device = self._hub.registry.find_by_identity(self.domain, "key", key)
-        return self._links.get(device.id) if device is not None else None
+        # An index, not registry.find_by_identity: that scans every device, and announcements
+        # of a few hundred devices arrive together.
+        device_id = self._devices_by_key.get(key)
+        return self._links.get(device_id) if device_id is not None else None
 
     def _on_found(self, sighting: Sighting) -> None:
         key = sighting.key

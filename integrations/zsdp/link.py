@@ -6,7 +6,9 @@ states and derived events, then follows the device's reports until the session e
 marks the device offline at once; the session heartbeat (PING every ``heartbeat_interval``, dead
 after three silent intervals) makes a vanished device offline within seconds rather than after
 the mDNS TTLs. Reconnection backs off exponentially with jitter and is woken early when the
-device's mDNS records arrive again.
+device's mDNS records arrive again. In a large home the heartbeat stretches so that all links
+together send at most ``ping_budget`` PINGs a second (1,000 devices: 10 s, offline within 30 s;
+up to 200 devices keep the 2 s heartbeat).
 
 Commands go through the binding's encoders and become one SET; the device's RESULT means
 "accepted" and its REPORT confirms the change (the kernel's command service waits for that).
@@ -42,7 +44,7 @@ from integrations.zsdp.errors import (
     ZsdpError,
 )
 from integrations.zsdp.handshake import LongTermKey
-from integrations.zsdp.hub import HubConnection
+from integrations.zsdp.hub import HubConnection, Update
 from integrations.zsdp.keystore import SECRET_NAME, load_key
 from integrations.zsdp.messages import Event, Report
 from integrations.zsdp.problems import (
@@ -67,6 +69,10 @@ Locator = Callable[[Device], list[tuple[str, int]]]
 @dataclass(frozen=True, slots=True)
 class LinkSettings:
     heartbeat_interval: float = 2.0  # PING period; dead after 3 silent periods (6 s)
+    # PINGs a second all links of the hub send at most: with more than ping_budget × interval
+    # devices each new session gets a longer heartbeat (the spec's default is 15 s).
+    ping_budget: float = 100.0
+    heartbeat_max: float = 15.0
     request_timeout: float = 5.0
     handshake_timeout: float = 5.0
     backoff_min: float = 0.5
@@ -143,8 +149,13 @@ class ZsdpLink(DeviceLink):
         settings: LinkSettings,
         locate: Locator,
         key: LongTermKey | None = None,
+        connect_slots: asyncio.Semaphore | None = None,
+        fleet_size: Callable[[], int] | None = None,
     ) -> None:
         self.device_id = device_id
+        self._fleet_size = fleet_size or (lambda: 1)
+        # Shared by the integration's links: bounds the handshakes under way at once.
+        self._connect_slots = connect_slots or asyncio.Semaphore(1)
         self._hub = hub
         self._settings = settings
         self._locate = locate
@@ -154,6 +165,8 @@ class ZsdpLink(DeviceLink):
         self._wake = asyncio.Event()
         self._rekeyed = asyncio.Event()
         self._raw: dict[int, Any] = {}  # last raw value of every DP (edges for derived events)
+        # Updates of a session that arrive while its first read is under way, applied after it.
+        self._early: list[Update] | None = None
         self._types: tuple[str, dict[int, DPType]] | None = None  # (profile id, DP types)
         self._quiet = _QuietLog(settings.problem_log_interval)
         self.state = LinkState.STARTING
@@ -318,20 +331,25 @@ class ZsdpLink(DeviceLink):
         A forged announcement of our device's id cannot lock us out: the last address that
         worked is still tried, and only a refusal from every address means "pair again"."""
         settings = self._settings
+        heartbeat = self.heartbeat_interval()
         refused = True
         failure = ""
+        self._early = []  # from the first byte of the session on, until _serve's first read
         for host, port in targets:
             address = f"{host}:{port}"
             try:
-                conn = await HubConnection.connect(
-                    host,
-                    port,
-                    key.device_id,
-                    key,
-                    heartbeat_interval=settings.heartbeat_interval,
-                    request_timeout=settings.request_timeout,
-                    handshake_timeout=settings.handshake_timeout,
-                )
+                async with self._connect_slots:  # the handshake timeout starts with our turn
+                    conn = await HubConnection.connect(
+                        host,
+                        port,
+                        key.device_id,
+                        key,
+                        heartbeat_interval=heartbeat,
+                        request_timeout=settings.request_timeout,
+                        handshake_timeout=settings.handshake_timeout,
+                        on_update=self._on_update,
+                        queue_updates=False,
+                    )
             except HandshakeError as err:
                 failure = f"{address} refused the connection: {err}"
                 if err.code not in (ErrorCode.AUTH_FAILED, ErrorCode.NOT_PAIRED):
@@ -342,14 +360,28 @@ class ZsdpLink(DeviceLink):
             else:
                 self.address = address
                 return conn, False, ""
+        self._early = None
         return None, refused, failure
 
+    def heartbeat_interval(self) -> float:
+        """The heartbeat for the next session: the configured one, longer in a large home."""
+        settings = self._settings
+        spread = self._fleet_size() / settings.ping_budget
+        return min(max(settings.heartbeat_interval, spread), settings.heartbeat_max)
+
     async def _serve(self, conn: HubConnection) -> str:
-        """Initial read, then follow reports until the session ends; returns why it ended."""
-        values = await self._read_all(conn)
-        self._conn = conn
-        self.connects += 1
-        self._apply(values)
+        """Initial read, then follow reports until the session ends; returns why it ended.
+        Updates are applied by ``_on_update`` as they arrive (no queue, no task switch)."""
+        try:
+            values = await self._read_all(conn)
+            self._conn = conn
+            self.connects += 1
+            self._apply(values)
+            early, self._early = self._early or [], None
+            for update in early:
+                self._handle(update)
+        finally:
+            self._early = None
         registry = self._hub.registry
         registry.seen(self.device_id)
         if self.state != LinkState.ONLINE:
@@ -360,27 +392,35 @@ class ZsdpLink(DeviceLink):
         device = registry.get(self.device_id)
         if device is not None and self.address is not None and device.address != self.address:
             registry.update(self.device_id, address=self.address)
-        async for update in conn.updates():
-            if isinstance(update, Report):
-                if update.skipped:
-                    self._quiet.warning(
-                        "skipped",
-                        f"zsdp {self.device_id}: DP(s) {list(update.skipped)} of unknown "
-                        "type skipped",
-                    )
-                self._apply(update.dps)
-            elif isinstance(update, Event):
-                # The profile format derives events from DP changes; native ZS-DP events have
-                # no binding yet, so they are acknowledged (by the session) and logged.
-                self._quiet.warning(
-                    "event",
-                    f"zsdp {self.device_id}: native event {update.event} has no profile "
-                    "mapping; ignored",
-                )
-            registry.seen(self.device_id)
+        await conn.wait_closed()
         closed = conn.closed
         error = closed.result() if closed.done() else None
         return "closed by the hub" if error is None else str(error)
+
+    def _on_update(self, update: Update) -> None:
+        """From the session's read loop, for every report and event."""
+        if self._early is not None:
+            self._early.append(update)  # the first read is still under way: keep the order
+            return
+        self._handle(update)
+
+    def _handle(self, update: Update) -> None:
+        if isinstance(update, Report):
+            if update.skipped:
+                self._quiet.warning(
+                    "skipped",
+                    f"zsdp {self.device_id}: DP(s) {list(update.skipped)} of unknown type skipped",
+                )
+            self._apply(update.dps)
+        elif isinstance(update, Event):
+            # The profile format derives events from DP changes; native ZS-DP events have
+            # no binding yet, so they are acknowledged (by the session) and logged.
+            self._quiet.warning(
+                "event",
+                f"zsdp {self.device_id}: native event {update.event} has no profile mapping; "
+                "ignored",
+            )
+        self._hub.registry.seen(self.device_id)
 
     async def _read_all(self, conn: HubConnection) -> dict[int, DPValue]:
         """GET all DPs; a device whose state does not fit one frame answers DEVICE_FAILURE and

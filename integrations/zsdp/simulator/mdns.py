@@ -44,7 +44,11 @@ class Advertiser:
         from zeroconf import IPVersion
         from zeroconf.asyncio import AsyncZeroconf
 
+        from hub.net.mdns import enlarge_receive_buffers
+
         self._zc = AsyncZeroconf(interfaces=[self.interface], ip_version=IPVersion.V4Only)
+        # A thousand devices answer the hubs' queries from this one process: room for bursts.
+        await enlarge_receive_buffers(self._zc)
         _LOGGER.info("simulator mDNS on %s", self.interface)
 
     def _info(self, ad: Advertisement, port: int) -> Any:
