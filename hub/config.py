@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -37,6 +38,17 @@ class HubConfig:
     mdns_interfaces: tuple[str, ...] | None = None
     language: str = "zh-CN"
     stop_timeout_s: float = 5.0
+    # Matter (integrations/matter, docs/matter.md): an external python-matter-server's WebSocket
+    # URL, or a local `matter-server` the hub starts and supervises (storage in data_dir/matter).
+    matter_url: str | None = None
+    matter_server: bool = False
+    matter_server_command: tuple[str, ...] | None = None  # argv prefix; default: PATH lookup
+    matter_server_port: int = 5580
+    matter_server_host: str = "127.0.0.1"  # --listen-address; the hub connects there
+    matter_paa_dir: Path | None = None  # --paa-root-cert-dir for the local server
+    # BLE (integrations/ble, docs/ble.md): "system" (BlueZ), or a virtual radio for the demo and
+    # tests ("virtual:NAME", "tcp:127.0.0.1:PORT").
+    ble_radio: str = "system"
 
     @property
     def database(self) -> str:
@@ -59,6 +71,12 @@ class HubConfig:
         env_db = os.environ.get("ZSHUB_DATABASE_URL")
         if env_db:
             values["database_url"] = env_db
+        env_matter = os.environ.get("ZSHUB_MATTER_URL")
+        if env_matter:
+            values["matter_url"] = env_matter
+        env_ble = os.environ.get("ZSHUB_BLE_RADIO")
+        if env_ble:
+            values["ble_radio"] = env_ble
         values.update({k: v for k, v in overrides.items() if v is not None})
         values["data_dir"] = data_dir
         known = {f.name for f in fields(cls)}
@@ -68,11 +86,14 @@ class HubConfig:
         for key in ("profile_dirs",):
             if key in values:
                 values[key] = tuple(Path(p) for p in values[key])
-        for key in ("plugins", "mdns_interfaces"):
+        if isinstance(values.get("matter_server_command"), str):  # "matter-server --log-level info"
+            values["matter_server_command"] = shlex.split(values["matter_server_command"])
+        for key in ("plugins", "mdns_interfaces", "matter_server_command"):
             if values.get(key) is not None:
                 values[key] = tuple(values[key])
-        if "capabilities_dir" in values and values["capabilities_dir"] is not None:
-            values["capabilities_dir"] = Path(values["capabilities_dir"])
+        for key in ("capabilities_dir", "matter_paa_dir"):
+            if values.get(key) is not None:
+                values[key] = Path(values[key])
         if values.get("demo") and "mdns_interfaces" not in values:
             values["mdns_interfaces"] = ("127.0.0.1",)  # the demo home lives on loopback only
         config = replace(cls(), **values)

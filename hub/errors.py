@@ -3,9 +3,10 @@ the API, the CLI and the UI word the same problem the same way in both languages
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["MESSAGES", "HubError", "message"]
+__all__ = ["MESSAGES", "HubError", "message", "render"]
 
 # code -> (zh, en); ``{name}`` placeholders are filled from keyword arguments.
 MESSAGES: dict[str, tuple[str, str]] = {
@@ -112,6 +113,80 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Integration {integration} is not running",
     ),
     "add_failed": ("添加设备失败：{detail}", "Adding the device failed: {detail}"),
+    # Matter (integrations/matter; docs/matter.md).
+    "matter_wrong_code": (
+        "Matter 配对码不正确：{detail_zh}。请核对设备或包装上的 11 位或 21 位数字码，"
+        "或以 MT: 开头的二维码内容",
+        "Wrong Matter pairing code: {detail}. Check the 11- or 21-digit code, or the QR code "
+        "text starting with MT:, on the device or its box",
+    ),
+    "matter_attestation_failed": (
+        "设备认证失败：该设备的证书未通过 Matter 设备认证"
+        "（可能不是经过认证的正品，或网关缺少其厂商的 PAA 根证书）。设备未被添加",
+        "Device attestation failed: its certificate did not pass Matter device attestation (it "
+        "may not be a certified genuine product, or the hub lacks its vendor's PAA root "
+        "certificate). The device was not added",
+    ),
+    "matter_commission_timeout": (
+        "{seconds} 秒内未完成 Matter 配网：请确认设备已通电并处于配网模式"
+        "（新设备或恢复出厂设置后），且与网关在同一网络",
+        "Matter commissioning did not finish within {seconds} s: check that the device is "
+        "powered, in pairing mode (new or factory reset) and on the hub's network",
+    ),
+    "matter_commission_failed": (
+        "Matter 配网失败：{detail}。请确认配对码正确、设备处于配网模式，然后重试",
+        "Matter commissioning failed: {detail}. Check the code and that the device is in "
+        "pairing mode, then try again",
+    ),
+    "matter_unavailable": (
+        "Matter 服务不可用：{detail}",
+        "The Matter service is unavailable: {detail}",
+    ),
+    "matter_not_a_node": (
+        "设备 {device} 不是 Matter 设备",
+        "Device {device} is not a Matter device",
+    ),
+    "matter_command_failed": (
+        "Matter 设备 {device} 未执行命令：{detail}",
+        "Matter device {device} did not carry out the command: {detail}",
+    ),
+    # BLE (integrations/ble; docs/ble.md).
+    "ble_unavailable": (
+        "蓝牙不可用：{detail}。网关其余功能照常运行，稍后会自动重试",
+        "Bluetooth is unavailable: {detail}. The rest of the hub runs on and retries later",
+    ),
+    "ble_bindkey_missing": (
+        "该设备的广播已加密：请输入设备标签或二维码上的 32 位 BTHome 密钥（bthome_bindkey）",
+        "This device encrypts its broadcasts: enter the 32-digit BTHome bind key "
+        "(bthome_bindkey) from its label or QR code",
+    ),
+    "ble_bindkey_invalid": (
+        "BTHome 密钥应为 32 位十六进制字符（0-9、a-f）",
+        "A BTHome bind key is 32 hexadecimal digits (0-9, a-f)",
+    ),
+    "ble_bindkey_wrong": (
+        "密钥不正确：无法用它解密设备 {device} 的广播，设备未添加。请核对标签上的密钥",
+        "Wrong bind key: {device}'s broadcasts do not decrypt with it, so it was not added. "
+        "Check the key on its label",
+    ),
+    "ble_encryption_required": (
+        "设备 {device} 发送的是未加密广播，而其设备档案要求加密，设备未添加",
+        "{device} broadcasts without encryption but its profile requires encryption; "
+        "it was not added",
+    ),
+    "ble_not_heard": (
+        "最近没有收到设备 {device} 的广播：请确认它已通电并在网关附近后重试",
+        "Nothing heard from {device} lately: check that it is powered and near the hub, "
+        "then try again",
+    ),
+    "ble_device_offline": (
+        "无法通过蓝牙连接设备 {device}：{detail}",
+        "Cannot connect to {device} over Bluetooth: {detail}",
+    ),
+    "ble_command_failed": (
+        "蓝牙设备 {device} 未接受命令：{detail}",
+        "Bluetooth device {device} did not take the command: {detail}",
+    ),
     # Web API, accounts and security (hub/api, hub/auth).
     "not_found": ("接口 {path} 不存在", "There is no API at {path}"),
     "internal_error": ("网关内部错误，详情见日志", "Internal error in the hub; see its log"),
@@ -174,13 +249,25 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{service} 尚未运行（规则引擎插件未加载）",
         "{service} is not running (the rules plug-in is not loaded)",
     ),
+    "hub_starting": (
+        "网关正在启动，请稍后再试",
+        "The hub is still starting; try again in a moment",
+    ),
 }
 
 
 def message(code: str, **kwargs: Any) -> tuple[str, str]:
-    zh, en = MESSAGES.get(code, ("{code}", "{code}"))
-    values = {"code": code, **kwargs}
-    return zh.format_map(_Default(values)), en.format_map(_Default(values))
+    return render(MESSAGES, code, kwargs)
+
+
+def render(
+    table: Mapping[str, tuple[str, str]], code: str, params: Mapping[str, Any]
+) -> tuple[str, str]:
+    """The zh and en texts of ``code`` in a code table (this one, ``rules.messages`` …), its
+    ``{name}`` placeholders filled from ``params``; an unknown code or name shows as itself."""
+    zh, en = table.get(code, ("{code}", "{code}"))
+    values = _Default({"code": code, **params})
+    return zh.format_map(values), en.format_map(values)
 
 
 class _Default(dict[str, Any]):
