@@ -9,6 +9,11 @@ if ! scripts/setup-system.sh; then
     if [ "${CI:-}" = "true" ]; then exit 1; fi
     echo "warning: browser tests will fail without Chromium (see above)" >&2
 fi
+# The end-to-end Matter lab (libnl, matter-server in .venv-matter, matter.js): same rule.
+if ! scripts/setup-matter.sh; then
+    if [ "${CI:-}" = "true" ]; then exit 1; fi
+    echo "warning: the Matter end-to-end tests will be skipped (see above)" >&2
+fi
 echo "== ruff check"; ruff check .
 echo "== ruff format --check"; ruff format --check .
 echo "== mypy (strict)"; mypy
