@@ -4,39 +4,42 @@ When ``hub.config.demo`` is set it starts the simulator as a subprocess with the
 ``demo_home.yaml`` (mDNS on 127.0.0.1, identities and keys in ``<data>/demo/keys.json``), reads
 its manifest, creates the rooms, and adds each device as the ZS-DP integration discovers it,
 pairing with the code from the manifest (for the demo only: a real home pairs each device with
-the code on its label). On a restart with the same data directory the devices are in the
+the code on its label). When the BLE plug-in runs too, the home's ``ble_devices`` live in a
+``zshub simulate-ble`` subprocess on a virtual radio and are added as the BLE integration hears
+them (``ble_home.py``). On a restart with the same data directory the devices are in the
 registry already and simply reconnect. It reports when every demo device is online.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
-import os
-import signal
 import sys
 import time
+from collections.abc import Callable
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from hub.config import repo_root
 from hub.core.context import Context, Origin
 from hub.core.events import Event
 from hub.core.integration import DISCOVERY_CHANGED, DiscoveryRecord
 from hub.core.registry import AVAILABILITY_CHANGED, Availability, Device, Room
+from hub.plugins import ENTRY_POINT_GROUP
+from integrations.demo import ble_home
+from integrations.demo.ble_home import BLE, BleDemoDevice
+from integrations.demo.child import SimulatorProcess
 
 if TYPE_CHECKING:
     from hub.app import Hub
 
-__all__ = ["HOME_FILE", "DemoHome", "setup"]
+__all__ = ["HOME_FILE", "DemoHome", "demo_factory", "setup"]
 
 _LOGGER = logging.getLogger(__name__)
 
 HOME_FILE = Path(__file__).with_name("demo_home.yaml")
 START_TIMEOUT_S = 30.0
-STOP_TIMEOUT_S = 3.0
 ADOPT_ATTEMPTS = 3
 ZSDP = "zsdp"
 
@@ -47,16 +50,27 @@ class DemoHome:
     name = "demo"
     kind: Literal["service"] = "service"
 
-    def __init__(self, hub: Hub, home_file: Path = HOME_FILE) -> None:
+    def __init__(self, hub: Hub, home_file: Path = HOME_FILE, *, ble: bool | None = None) -> None:
+        """``ble``: run the home's BLE devices (None: when the ``ble`` plug-in is enabled)."""
         self._hub = hub
         self._home_file = home_file
+        self._ble_wanted = ble
         self.folder = hub.config.data_dir / "demo"
         self.manifest: dict[str, Any] | None = None
         self.devices: dict[str, dict[str, Any]] = {}  # ZS-DP device id -> manifest entry
         self.ready = asyncio.Event()
         self.ready_after: float | None = None  # seconds from the plug-in's start
         self.control_port: int | None = None
-        self._proc: asyncio.subprocess.Process | None = None
+        # BLE: the simulator's manifest and control port; None while it starts, or without BLE
+        self.ble_manifest: dict[str, Any] | None = None
+        self.ble_control_port: int | None = None
+        self.ble_devices: dict[str, BleDemoDevice] = {}  # home key -> device (with bind key)
+        self._ble_starting = False  # readiness waits for the BLE devices while this is set
+        # BLE devices the demo added once: one the owner removed stays discovered (to be added
+        # by hand with its bind key) instead of coming back by itself
+        self._ble_added: set[str] = set()
+        self.simulator: SimulatorProcess | None = None
+        self.ble_simulator: SimulatorProcess | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._unsubscribe: list[Any] = []
         self._wake = asyncio.Event()
@@ -73,42 +87,100 @@ class DemoHome:
             return
         self._started = time.monotonic()
         manifest = self.folder / "manifest.json"
-        await asyncio.to_thread(self._prepare, manifest)
-        env = {**os.environ, "PYTHONPATH": _pythonpath()}
-        self._proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "integrations.zsdp.simulator",
-            "--home",
-            str(self._home_file),
-            "--manifest",
-            str(manifest),
-            "--state",
-            str(self.folder / "keys.json"),
-            "--control",
-            "0",
-            "--host",
-            "127.0.0.1",
-            "--stop-on-eof",
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=env,
-        )
-        _LOGGER.info("demo: simulator started (pid %d)", self._proc.pid)
+        ble_devices = await asyncio.to_thread(self._prepare, manifest)
         bus = self._hub.bus
         self._unsubscribe = [
             bus.listen(DISCOVERY_CHANGED, self._poke, event_filter=_ours),
             bus.listen(AVAILABILITY_CHANGED, self._poke),
         ]
-        ready_line = asyncio.get_running_loop().create_future()
-        self._spawn(self._pipe(self._proc.stdout, logging.INFO, ready_line), "demo stdout")
-        self._spawn(self._pipe(self._proc.stderr, logging.WARNING, None), "demo stderr")
-        self._spawn(self._bring_up(manifest, ready_line), "demo bring-up")
+        if ble_devices:
+            await self._start_ble(ble_devices)
+        self.simulator = SimulatorProcess(
+            "simulator",
+            "integrations.zsdp.simulator",
+            [
+                "--home",
+                str(self._home_file),
+                "--manifest",
+                str(manifest),
+                "--state",
+                str(self.folder / "keys.json"),
+                "--control",
+                "0",
+                "--host",
+                "127.0.0.1",
+                "--stop-on-eof",
+            ],
+            self._spawn,
+        )
+        await self.simulator.start()
+        self._spawn(self._bring_up(manifest), "demo bring-up")
 
-    def _prepare(self, manifest: Path) -> None:
+    async def _start_ble(self, devices: list[BleDemoDevice]) -> None:
+        """Start the BLE simulator on a relay port the hub's radio is pointed at first (the BLE
+        integration starts after this plug-in and reads ``ble_radio`` then)."""
+        port = ble_home.free_loopback_port()
+        if not ble_home.point_radio_at(self._hub, port):
+            return
+        manifest = self.folder / "ble_manifest.json"
+        self._ble_starting = True
+        self.ble_simulator = SimulatorProcess(
+            "BLE simulator",
+            "integrations.ble.virtual",
+            [
+                "--devices",
+                str(self.folder / "ble_devices.json"),
+                "--listen",
+                f"127.0.0.1:{port}",
+                "--control",
+                "127.0.0.1:0",
+                "--manifest",
+                str(manifest),
+                "--stop-on-eof",
+            ],
+            self._spawn,
+        )
+        await self.ble_simulator.start()
+        self._spawn(self._ble_up(manifest, devices), "demo BLE bring-up")
+
+    async def _ble_up(self, manifest: Path, devices: list[BleDemoDevice]) -> None:
+        simulator = self.ble_simulator
+        try:
+            if simulator is None or not await simulator.wait_ready(START_TIMEOUT_S):
+                return
+            data = json.loads(await asyncio.to_thread(manifest.read_text, encoding="utf-8"))
+            self.ble_manifest = data
+            self.ble_control_port = (data.get("control") or {}).get("port")
+            self.ble_devices = {d.key: d for d in ble_home.with_manifest(devices, data)}
+            ble_home.retry_scanner_now(self._hub)
+        finally:
+            self._ble_starting = False  # ready or given up: readiness no longer waits for it
+            self._wake.set()
+
+    def _prepare(self, manifest: Path) -> list[BleDemoDevice]:
+        """Blocking file work (in a thread): the folder, no stale manifests, the BLE devices
+        file when this demo runs its BLE devices."""
         self.folder.mkdir(parents=True, exist_ok=True)
         manifest.unlink(missing_ok=True)  # a stale one must not be taken for this run's
+        (self.folder / "ble_manifest.json").unlink(missing_ok=True)
+        if not self._ble_enabled():
+            return []
+        self._ble_added = ble_home.load_added(self.folder / ble_home.ADDED_FILE)
+        try:
+            devices = ble_home.load_ble_devices(self._home_file)
+        except (OSError, ValueError) as err:
+            _LOGGER.error("demo: BLE devices left out: %s", err)
+            return []
+        ble_home.write_simulator_devices(devices, self.folder / "ble_devices.json")
+        return devices
+
+    def _ble_enabled(self) -> bool:
+        if self._ble_wanted is not None:
+            return self._ble_wanted
+        enabled = self._hub.config.plugins
+        if enabled is not None and BLE not in enabled:
+            return False
+        return any(ep.name == BLE for ep in entry_points(group=ENTRY_POINT_GROUP))
 
     async def async_stop(self) -> None:
         for unsubscribe in self._unsubscribe:
@@ -116,35 +188,13 @@ class DemoHome:
         self._unsubscribe = []
         if self._timer is not None:
             self._timer.cancel()
-        await self._stop_process()
+        for simulator in (self.simulator, self.ble_simulator):
+            if simulator is not None:
+                await simulator.stop()
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-
-    async def _stop_process(self) -> None:
-        proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        try:
-            if proc.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.send_signal(signal.SIGTERM)  # it says goodbye over mDNS and BYE to hubs
-                await asyncio.wait_for(proc.wait(), STOP_TIMEOUT_S)
-        except TimeoutError:
-            _LOGGER.warning("demo: the simulator did not stop in time; killing it")
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            await proc.wait()
-        except asyncio.CancelledError:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            await asyncio.shield(proc.wait())  # reaped even when the stop is cut short
-            raise
-        finally:
-            if proc.stdin is not None:
-                proc.stdin.close()
-        _LOGGER.info("demo: simulator stopped (exit %s)", proc.returncode)
 
     def _spawn(self, coro: Any, name: str) -> None:
         task = asyncio.get_running_loop().create_task(coro, name=name)
@@ -156,34 +206,13 @@ class DemoHome:
         if not task.cancelled() and task.exception() is not None:
             _LOGGER.error("demo: %s failed", task.get_name(), exc_info=task.exception())
 
-    async def _pipe(
-        self,
-        stream: asyncio.StreamReader | None,
-        level: int,
-        ready: asyncio.Future[None] | None,
-    ) -> None:
-        """Forward the simulator's output to the log; resolve ``ready`` at its "ready" line."""
-        if stream is None:
-            return
-        while line := await stream.readline():
-            text = line.decode("utf-8", "replace").rstrip()
-            if ready is not None and text == "ready" and not ready.done():
-                ready.set_result(None)
-            _LOGGER.log(level, "demo simulator: %s", text)
-        if ready is not None and not ready.done():
-            ready.set_exception(RuntimeError("the simulator exited before it was ready"))
-
     # -- bringing the home up ----------------------------------------------------------------
 
     def _poke(self, event: Event[Any]) -> None:
         self._wake.set()
 
-    async def _bring_up(self, manifest: Path, ready_line: asyncio.Future[None]) -> None:
-        try:
-            await asyncio.wait_for(ready_line, START_TIMEOUT_S)
-        except (TimeoutError, RuntimeError) as err:
-            code = self._proc.returncode if self._proc is not None else None
-            _LOGGER.error("demo: the simulator did not start (%s; exit code %s)", err, code)
+    async def _bring_up(self, manifest: Path) -> None:
+        if self.simulator is None or not await self.simulator.wait_ready(START_TIMEOUT_S):
             return
         data = json.loads(await asyncio.to_thread(manifest.read_text, encoding="utf-8"))
         self.manifest = data
@@ -227,6 +256,38 @@ class DemoHome:
                 continue
             self._adopting.add(zsdp_id)
             self._spawn(self._adopt(integration, record, entry), f"demo adopt {zsdp_id}")
+        self._adopt_ble_discovered()
+
+    def _adopt_ble_discovered(self) -> None:
+        """Add each demo BLE device once the BLE integration has heard it."""
+        if BLE not in self._hub.integrations:
+            return
+        for device in self.ble_devices.values():
+            key = f"{BLE} {device.address}"
+            if key in self._adopting or device.key in self._ble_added:
+                continue
+            if ble_home.find_device(self._hub, device) is not None:
+                continue
+            if self._hub.discoveries.get((BLE, device.address)) is None:
+                continue
+            if self._failures.get(key, 0) >= ADOPT_ATTEMPTS:
+                continue
+            self._adopting.add(key)
+            self._spawn(self._adopt_ble(key, device), f"demo adopt {device.key}")
+
+    async def _adopt_ble(self, key: str, device: BleDemoDevice) -> None:
+        try:
+            await ble_home.add_device(self._hub, device)
+            self._ble_added.add(device.key)
+            path = self.folder / ble_home.ADDED_FILE
+            await asyncio.to_thread(ble_home.save_added, path, self._ble_added)
+        except Exception as err:
+            failures = self._failures[key] = self._failures.get(key, 0) + 1
+            _LOGGER.warning("demo: adding %s failed (%d): %s", device.key, failures, err)
+            self._later(0.5 * failures)
+        finally:
+            self._adopting.discard(key)
+            self._wake.set()
 
     async def _adopt(
         self, integration: Any, record: DiscoveryRecord, entry: dict[str, Any]
@@ -277,13 +338,22 @@ class DemoHome:
         self._timer = loop.call_at(when, self._wake.set)
 
     def _all_online(self) -> bool:
-        if not self.devices:
+        if not self.devices or self._ble_starting:
             return False
-        for zsdp_id in self.devices:
-            device = self._device_of(zsdp_id)
-            if device is None or device.availability is not Availability.ONLINE:
-                return False
-        return True
+        devices = [self._device_of(zsdp_id) for zsdp_id in self.devices]
+        if BLE in self._hub.integrations:
+            devices += [
+                ble_home.find_device(self._hub, d)
+                for d in self.ble_devices.values()
+                if d.key not in self._ble_added or ble_home.find_device(self._hub, d) is not None
+            ]  # not one the owner removed
+        return all(d is not None and d.availability is Availability.ONLINE for d in devices)
+
+    def demo_devices(self) -> list[Device]:
+        """The hub's devices of the demo home that are in the registry (ZS-DP and BLE)."""
+        found = [self._device_of(zsdp_id) for zsdp_id in self.devices]
+        found += [ble_home.find_device(self._hub, d) for d in self.ble_devices.values()]
+        return [d for d in found if d is not None]
 
     def _announce(self) -> None:
         self.ready_after = time.monotonic() - self._started
@@ -292,7 +362,7 @@ class DemoHome:
         host = "127.0.0.1" if config.host in ("0.0.0.0", "::", "") else config.host
         where = f" — http://{host}:{config.port}/" if config.port else ""
         message = (
-            f"演示家庭就绪 / demo home ready: {len(self.devices)} devices online in "
+            f"演示家庭就绪 / demo home ready: {len(self.demo_devices())} devices online in "
             f"{self.ready_after:.1f} s{where}"
         )
         _LOGGER.info("%s", message)
@@ -301,13 +371,7 @@ class DemoHome:
 
 
 def _ours(record: DiscoveryRecord) -> bool:
-    return record.integration == ZSDP
-
-
-def _pythonpath() -> str:
-    """The simulator must import this source tree, wherever the hub was started from."""
-    current = os.environ.get("PYTHONPATH")
-    return os.pathsep.join(p for p in (str(repo_root()), current) if p)
+    return record.integration in (ZSDP, BLE)
 
 
 def setup(hub: Hub) -> DemoHome:
@@ -316,3 +380,14 @@ def setup(hub: Hub) -> DemoHome:
 
 
 setup.kind = "service"  # type: ignore[attr-defined]  # plug-in ordering reads it off the factory
+
+
+def demo_factory(*, ble: bool | None = None) -> Callable[[Hub], DemoHome]:
+    """A factory for hubs built in code (tests): ``ble=True`` runs the BLE devices even though
+    the ``ble`` plug-in is passed as an extra plug-in rather than enabled by name."""
+
+    def factory(hub: Hub) -> DemoHome:
+        return DemoHome(hub, ble=ble)
+
+    factory.kind = "service"  # type: ignore[attr-defined]
+    return factory

@@ -1,11 +1,14 @@
 // #/add — devices the hub has discovered but not added: pick the profile, enter the pairing
-// code from the device's label, name it in Chinese and English and choose a room. A Matter code
-// can be entered directly once the Matter integration is running.
+// code from the device's label (an encrypted BTHome sensor: its 32-digit bind key; other
+// Bluetooth devices need none), name it in Chinese and English and choose a room. A Matter code
+// can be entered directly once the Matter integration is running. A quiet notice says when
+// Bluetooth or Matter cannot be used right now (GET /api/info, integration health).
 
 import { get, post } from '../api.js';
 import { toast } from '../components/toast-region.js';
 import { h, replace } from '../dom.js';
 import { formatAgo, loc, t } from '../i18n.js';
+import { integrationHealth } from '../health.js';
 import { icon } from '../icons.js';
 import { store } from '../store.js';
 import { emptyBlock, errorBlock, errorText, field, loadingBlock, pageHeader } from './common.js';
@@ -14,12 +17,14 @@ export const title = () => t('add.title');
 export const roles = ['owner', 'member'];
 
 const POLL_MS = 5000;
+const BTHOME_UUID = '0000fcd2-0000-1000-8000-00805f9b34fb';
 
 /** @param {HTMLElement} main */
 export function render(main) {
   const list = h('div', { class: 'discovery-list', 'aria-live': 'polite', 'aria-busy': 'true' }, loadingBlock(t('add.searching')));
   const matter = h('div');
-  main.append(pageHeader(t('add.title'), { subtitle: t('add.intro') }), list, matter);
+  const notices = h('div', { class: 'add-notices' });
+  main.append(pageHeader(t('add.title'), { subtitle: t('add.intro') }), notices, list, matter);
   /** @type {Map<string, any>} profile id → summary */
   let profiles = new Map();
   /** @type {string | null} */
@@ -49,6 +54,7 @@ export function render(main) {
     await load();
     try {
       const info = await get('/api/info');
+      replace(notices, unavailableNotices(info));
       if (info?.integrations && 'matter' in info.integrations) replace(matter, matterForm());
     } catch {
       /* no Matter section */
@@ -79,12 +85,17 @@ function discoveryCard(d, profiles) {
       })
     : null;
   const isMatter = d.integration === 'matter' || d.transport === 'matter';
-  const code = field(isMatter ? t('add.matter_code') : t('add.pairing_code'), {
-    inputmode: isMatter ? 'text' : 'numeric',
-    autocomplete: 'off',
-    required: true,
-    spellcheck: 'false',
-  }, { hint: isMatter ? t('add.matter_code_hint') : t('add.pairing_code_hint') });
+  const secret = secretKind(d);
+  const code = secret === 'none'
+    ? null
+    : secret === 'bindkey'
+      ? field(t('add.bindkey'), { autocomplete: 'off', required: true, spellcheck: 'false', autocapitalize: 'off', maxlength: 64, dataset: { secret: 'bthome_bindkey' } }, { hint: t('add.bindkey_hint') })
+      : field(isMatter ? t('add.matter_code') : t('add.pairing_code'), {
+          inputmode: isMatter ? 'text' : 'numeric',
+          autocomplete: 'off',
+          required: true,
+          spellcheck: 'false',
+        }, { hint: isMatter ? t('add.matter_code_hint') : t('add.pairing_code_hint') });
   const nameZh = field(t('device.name_zh'), { lang: 'zh-CN', required: true, value: bestProfile?.name?.zh ?? d.name ?? '' });
   const nameEn = field(t('device.name_en'), { lang: 'en', required: true, value: bestProfile?.name?.en ?? d.name ?? '' });
   const room = field(t('device.room'), { class: 'select' }, {
@@ -100,7 +111,7 @@ function discoveryCard(d, profiles) {
     h('p', { class: 'muted', text: [t(`transport.${d.transport}`), d.address, d.key, d.seen_at ? t('add.seen', { ago: formatAgo(d.seen_at) }) : ''].filter(Boolean).join(' · ') }),
     candidates.length === 0 ? h('p', { class: 'warning warning-warn', text: t('add.no_profile') }) : null,
     profileField?.el ?? null,
-    code.el,
+    code ? code.el : h('p', { class: 'field-hint', text: t('add.no_code') }),
     nameZh.el,
     nameEn.el,
     room.el,
@@ -110,18 +121,28 @@ function discoveryCard(d, profiles) {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     error.textContent = '';
-    const pairing = code.input.value.trim();
-    if (!pairing || !nameZh.input.value.trim() || !nameEn.input.value.trim()) {
-      error.textContent = t('add.missing');
+    code?.input.removeAttribute('aria-invalid');
+    const pairing = code ? code.input.value.trim() : '';
+    if ((code && !pairing) || !nameZh.input.value.trim() || !nameEn.input.value.trim()) {
+      error.textContent = t(secret === 'bindkey' ? 'add.missing_bindkey' : code ? 'add.missing' : 'add.missing_names');
       return;
     }
+    const bindkey = secret === 'bindkey' ? pairing.replace(/[\s:-]/g, '') : '';
+    if (code && secret === 'bindkey' && !/^[0-9a-fA-F]{32}$/.test(bindkey)) {
+      error.textContent = t('add.bindkey_invalid');
+      code.input.setAttribute('aria-invalid', 'true');
+      code.input.focus();
+      return;
+    }
+    /** @type {Record<string, any>} */
+    const secrets = secret === 'bindkey' ? { secrets: { bthome_bindkey: bindkey.toLowerCase() } } : secret === 'code' ? { pairing_code: pairing } : {};
     submit.disabled = true;
     submit.setAttribute('aria-busy', 'true');
     try {
       const device = await post('/api/devices', {
         integration: d.integration,
         key: d.key,
-        pairing_code: pairing,
+        ...secrets,
         name: { zh: nameZh.input.value.trim(), en: nameEn.input.value.trim() },
         room_id: room.input.value || undefined,
         profile_id: profileField ? profileField.input.value : best ?? undefined,
@@ -129,14 +150,51 @@ function discoveryCard(d, profiles) {
       toast(t('add.added', { name: loc(device?.name) || nameZh.input.value }), 'success');
       location.hash = device?.id ? `#/device/${encodeURIComponent(device.id)}` : '#/';
     } catch (err) {
-      error.textContent = errorText(err);
-      code.input.focus();
+      const failure = /** @type {any} */ (err)?.code;
+      const keyProblem = failure === 'ble_bindkey_wrong' || failure === 'ble_bindkey_invalid' || failure === 'ble_bindkey_missing';
+      error.textContent = failure === 'ble_bindkey_wrong' ? t('add.bindkey_wrong') : errorText(err);
+      if (code && (keyProblem || secret === 'code')) {
+        if (keyProblem) code.input.setAttribute('aria-invalid', 'true');
+        code.input.focus();
+      }
     } finally {
       submit.disabled = false;
       submit.removeAttribute('aria-busy');
     }
   });
   return form;
+}
+
+/**
+ * What the device needs to be added: a pairing code (ZS-DP, Matter), the BTHome bind key (a
+ * sensor whose advertisements say they are encrypted), or nothing (other Bluetooth devices).
+ * @param {any} d a discovery
+ * @returns {'code' | 'bindkey' | 'none'}
+ */
+function secretKind(d) {
+  if (d.integration !== 'ble') return 'code';
+  const data = d.identity?.service_data?.[BTHOME_UUID];
+  if (typeof data !== 'string' || data.length < 2) return 'none';
+  const info = parseInt(data.slice(0, 2), 16);
+  return Number.isNaN(info) || (info & 0x01) === 0 ? 'none' : 'bindkey'; // bit 0: encrypted
+}
+
+/** Quiet notices when Bluetooth or Matter cannot be used now. @param {any} info */
+function unavailableNotices(info) {
+  const all = info?.integrations ?? {};
+  return ['ble', 'matter']
+    .filter((name) => name in all)
+    .map((name) => integrationHealth(name, all[name]))
+    .filter((item) => item.level !== 'ok')
+    .map((item) =>
+      h(
+        'p',
+        { class: 'notice', role: 'status', dataset: { integration: item.name } },
+        h('strong', { text: t(`add.unavailable.${item.name}`) }),
+        ' ',
+        h('span', { text: item.detail }),
+      ),
+    );
 }
 
 /** Manual Matter code entry (11/21-digit manual pairing code or an MT: QR payload). */

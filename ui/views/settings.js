@@ -1,7 +1,9 @@
-// #/settings — language, my account, users and roles (owner), API tokens.
+// #/settings — language, my account, hub status (integration health), users and roles (owner),
+// API tokens.
 
 import { del, enc, get, patch, post } from '../api.js';
 import { confirmDialog } from '../components/dialogs.js';
+import { healthList, healthRow } from '../health.js';
 import { toast } from '../components/toast-region.js';
 import { h, replace, uniqueId } from '../dom.js';
 import { formatTime, language, loc, t } from '../i18n.js';
@@ -18,7 +20,7 @@ const ROLES = ['owner', 'member', 'guest'];
 export function render(main) {
   main.append(
     pageHeader(t('settings.title')),
-    h('div', { class: 'settings-grid' }, languageSection(), accountSection(), isOwner() ? usersSection() : null, canOperate() ? tokensSection() : null),
+    h('div', { class: 'settings-grid' }, languageSection(), accountSection(), canOperate() ? hubStatusSection() : null, isOwner() ? usersSection() : null, canOperate() ? tokensSection() : null),
   );
 }
 
@@ -74,6 +76,54 @@ function accountSection() {
     ),
     h('p', { class: 'field-hint', text: t(`role.${user?.role ?? 'guest'}.hint`) }),
     h('div', { class: 'form-actions' }, h('button', { type: 'button', class: 'button', onclick: () => signOut() }, icon('logout'), h('span', { text: t('settings.logout') }))),
+  );
+}
+
+/** Version, start time, devices, profiles set aside, and each integration's health. */
+function hubStatusSection() {
+  const body = h('div', { 'aria-live': 'polite', 'aria-busy': 'true' }, loadingBlock());
+  const refresh = /** @type {HTMLButtonElement} */ (h('button', { type: 'button', class: 'button button-small', text: t('health.refresh') }));
+  const load = async () => {
+    body.setAttribute('aria-busy', 'true');
+    refresh.disabled = true;
+    try {
+      const info = await get('/api/info');
+      const items = healthList(info);
+      const problems = Array.isArray(info?.problems) ? info.problems.length : 0;
+      replace(
+        body,
+        h(
+          'dl',
+          { class: 'info-list' },
+          h('dt', { text: t('health.version') }),
+          h('dd', { text: info?.version ?? '—' }),
+          h('dt', { text: t('health.started') }),
+          h('dd', { text: info?.started_at ? formatTime(info.started_at, { date: true }) : '—' }),
+          h('dt', { text: t('health.device_count') }),
+          h('dd', { text: String(info?.devices ?? '—') }),
+          h('dt', { text: t('health.problems') }),
+          h('dd', { text: problems ? t('health.problems_some', { count: problems }) : t('health.problems_none') }),
+        ),
+        h('h3', { id: 'health-integrations', class: 'panel-subtitle', text: t('health.integrations') }),
+        items.length
+          ? h('ul', { class: 'plain-list health-list', 'aria-labelledby': 'health-integrations' }, items.map(healthRow))
+          : emptyBlock(t('health.none')),
+      );
+    } catch (err) {
+      replace(body, errorBlock(errorText(err)));
+    } finally {
+      body.setAttribute('aria-busy', 'false');
+      refresh.disabled = false;
+    }
+  };
+  refresh.addEventListener('click', load);
+  load();
+  return h(
+    'section',
+    { class: 'card panel hub-status', 'aria-labelledby': 'health-title' },
+    h('h2', { id: 'health-title', class: 'panel-title', text: t('health.title') }),
+    body,
+    h('div', { class: 'form-actions' }, refresh),
   );
 }
 

@@ -93,7 +93,7 @@ async def test_demo_home_comes_online_and_back_after_a_restart(tmp_path: Path) -
         assert all(d.identity["key"] in keys for d in devices)
     finally:
         await hub.stop()
-    assert demo._proc is None  # stopped and reaped with the hub
+    assert demo.simulator is not None and demo.simulator.proc is None  # reaped with the hub
 
     # Same data directory: nothing is paired again; every device reconnects with its key.
     before = {d.id: d.identity["key"] for d in devices}
