@@ -200,8 +200,11 @@ register(
         "bench.cold_start:cold_start",
         (
             Figure("to_http_s", "zshub run → HTTP answers (p50 of 3)", "s", 0.5, ha=1.37),
+            Figure("to_ready_s", "… → hub ready, full API (p50 of 3)", "s"),
+            Figure("ready_cpu_s", "… CPU seconds of the hub by then", "s"),
             Figure("rss_mib", "RSS 10 s after start", "MiB", 80.0, ha=232.0),
             Figure("to_http_demo_s", "… with --demo (1 start)", "s", 0.5),
+            Figure("to_ready_demo_s", "… with --demo: hub ready", "s"),
             Figure("rss_demo_mib", "… RSS with --demo", "MiB", 80.0),
             Figure("modules", "modules imported (hub.app + api)", "count"),
             Figure("import_s", "import hub.app + api", "s"),
@@ -259,6 +262,9 @@ register(
             Figure("cmd_p99_ms", "… p99", "ms"),
             Figure("cpu_pct_one_core", "hub CPU, 200 lamps reporting 1/s", "%"),
             Figure("rss_peak_mib", "hub peak RSS", "MiB"),
+            Figure("load_cmd_p50_ms", "command round trip p50 while the lamps report", "ms"),
+            Figure("load_cmd_p99_ms", "… p99", "ms"),
+            Figure("reports_per_s", "reports delivered per second", "count"),
         ),
         "200 simulated ZS-DP lamps on loopback reporting once a second, 30 s",
         repeat=1,
@@ -275,6 +281,9 @@ register(
             Figure("cmd_p99_ms", "… p99", "ms"),
             Figure("cpu_pct_one_core", "hub CPU, 1,000 lamps reporting 1/s", "%", 25.0),
             Figure("rss_peak_mib", "hub peak RSS", "MiB", 150.0),
+            Figure("load_cmd_p50_ms", "command round trip p50 while the lamps report", "ms"),
+            Figure("load_cmd_p99_ms", "… p99", "ms"),
+            Figure("reports_per_s", "reports delivered per second", "count"),
         ),
         "1,000 simulated ZS-DP lamps (slow: only with --all or --only)",
         repeat=1,
@@ -283,5 +292,60 @@ register(
     )
 )
 
-# -- later: rule_latency (rules), matter_* (integrations/matter) register here, each in a
-#    bench/<name>.py of its own.
+# -- rules (bench/rule_latency.py) ------------------------------------------------------------
+register(
+    Workload(
+        "rule_latency",
+        "bench.rule_latency:inside",
+        (
+            Figure("inside_cpu_p50_us", "state change → rule → command at the link, p50", "µs"),
+            Figure("inside_cpu_p99_us", "… p99 (100 rules + packs, real Hub)", "µs", 300.0),
+            Figure("inside_p50_us", "… wall clock p50", "µs", ha=510.0),
+            Figure("inside_p99_us", "… wall clock p99", "µs"),
+            Figure("events_per_s", "state changes processed per second", "", higher_is_better=True),
+            Figure("inside_samples", "latency samples", "count", expect=2000),
+            Figure("motion_runs_expected", "rule runs that must send a command", "count"),
+            Figure("commands", "… commands at the link", "count", expect=2000),
+        ),
+        "100 rules (state from/to, conditions, commands) on 130 devices plus the shipped packs",
+        repeat=3,
+        timeout_s=300.0,
+    )
+)
+register(
+    Workload(
+        "rule_latency_ws",
+        "bench.rule_latency:ws_client",
+        (
+            Figure("ws_zsdp_p50_ms", "WS command → state_changed, ZS-DP lamp, p50", "ms", ha=1.9),
+            Figure("ws_zsdp_p99_ms", "… p99 (simulator on loopback)", "ms", 2.0, ha=4.2),
+            Figure("ws_bench_p50_ms", "… link reporting at once, p50", "ms"),
+            Figure("ws_bench_p99_ms", "… p99", "ms", 2.0),
+            Figure("ws_zsdp_samples", "samples (ZS-DP)", "count", expect=300),
+            Figure("ws_bench_samples", "samples (bench lamp)", "count", expect=300),
+        ),
+        "an aiohttp WebSocket client against a hub process with the 100 rules and the API",
+        repeat=1,
+        timeout_s=300.0,
+    )
+)
+
+# -- Matter (bench/matter_roundtrip.py) ---------------------------------------------------------
+register(
+    Workload(
+        "matter_roundtrip",
+        "bench.matter_roundtrip:run",
+        (
+            Figure("commission_s", "Matter commissioning via the hub API (light)", "s"),
+            Figure("cmd_p50_ms", "command round trip p50 (API → device → confirmed)", "ms"),
+            Figure("cmd_p99_ms", "… p99", "ms"),
+            Figure("burst_p50_ms", "… back to back (server's 1 s report floor)", "ms"),
+            Figure("report_p50_ms", "device-side toggle → hub state p50", "ms"),
+            Figure("confirmed", "commands confirmed", "count", expect=40),
+            Figure("ready_s", "lab + hub + supervised matter-server ready", "s"),
+        ),
+        "a matter.js light in a network namespace, the hub's matter-server in another (root)",
+        repeat=1,
+        timeout_s=300.0,
+    )
+)
