@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from hub.core.context import Context
 from hub.core.events import EventType
+from hub.errors import HubError, message
 
 if TYPE_CHECKING:
     from hub.core.bus import EventBus
@@ -32,6 +33,7 @@ __all__ = [
     "HubAccess",
     "Integration",
     "IntegrationError",
+    "WordedIntegrationError",
     "DeviceUnavailableError",
 ]
 
@@ -44,6 +46,26 @@ class IntegrationError(Exception):
 
 class DeviceUnavailableError(IntegrationError):
     code: ClassVar[str] = "device_unavailable"
+
+
+class WordedIntegrationError(IntegrationError):
+    """A failure with a ``hub.errors`` code, an HTTP status and zh/en texts, in the shape the API
+    uses for :class:`HubError`; ``str(err)`` is the English text. Integrations subclass it once
+    per code."""
+
+    code: ClassVar[str] = "integration_error"
+    status: ClassVar[int] = 422
+
+    def __init__(self, **params: Any) -> None:
+        self.params = params
+        self.zh, self.en = message(self.code, **params)
+        super().__init__(self.en)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": {"zh": self.zh, "en": self.en}}
+
+    def hub_error(self) -> HubError:
+        return HubError(self.code, status=self.status, **self.params)
 
 
 @dataclass(slots=True, frozen=True)

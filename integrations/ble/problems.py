@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from hub.core.integration import DeviceUnavailableError, IntegrationError
-from hub.errors import message
+from hub.core.integration import DeviceUnavailableError, WordedIntegrationError
 
 __all__ = [
     "BindkeyInvalidError",
@@ -26,17 +25,8 @@ __all__ = [
 ]
 
 
-class BleWordedError(IntegrationError):
-    code: ClassVar[str] = "integration_error"
-    status: ClassVar[int] = 422
-
-    def __init__(self, **params: Any) -> None:
-        self.params = params
-        self.zh, self.en = message(self.code, **params)
-        super().__init__(self.en)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "message": {"zh": self.zh, "en": self.en}}
+class BleWordedError(WordedIntegrationError):
+    """A BLE failure with a ``hub.errors`` code and zh/en texts."""
 
 
 class BindkeyMissingError(BleWordedError):
@@ -77,14 +67,6 @@ class BleCommandFailedError(BleWordedError):
     code: ClassVar[str] = "ble_command_failed"
 
 
-class BleDeviceOfflineError(DeviceUnavailableError):
+class BleDeviceOfflineError(WordedIntegrationError, DeviceUnavailableError):
     code: ClassVar[str] = "ble_device_offline"
     status: ClassVar[int] = 503
-
-    def __init__(self, **params: Any) -> None:
-        self.params = params
-        self.zh, self.en = message(self.code, **params)
-        super().__init__(self.en)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "message": {"zh": self.zh, "en": self.en}}

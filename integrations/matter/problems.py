@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from hub.core.integration import DeviceUnavailableError, IntegrationError
-from hub.errors import HubError, message
+from hub.core.integration import DeviceUnavailableError, WordedIntegrationError
+from hub.errors import message
 
 __all__ = [
     "AttestationFailedError",
@@ -33,17 +33,8 @@ __all__ = [
 ]
 
 
-class MatterProblem(IntegrationError):
+class MatterProblem(WordedIntegrationError):
     code: ClassVar[str] = "matter_commission_failed"
-    status: ClassVar[int] = 422
-
-    def __init__(self, **params: Any) -> None:
-        self.params = params
-        self.zh, self.en = message(self.code, **params)
-        super().__init__(self.en)
-
-    def hub_error(self) -> HubError:
-        return HubError(self.code, status=self.status, **self.params)
 
 
 class WrongCodeError(MatterProblem):

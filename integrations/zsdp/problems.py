@@ -7,9 +7,9 @@ shape the API uses for ``HubError``. ``str(err)`` is the English text.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from hub.core.integration import DeviceUnavailableError, IntegrationError
+from hub.core.integration import DeviceUnavailableError, WordedIntegrationError
 from hub.errors import message
 from integrations.zsdp.errors import ErrorCode, HandshakeError, ZsdpError, describe_code
 
@@ -31,19 +31,8 @@ __all__ = [
 ]
 
 
-class WordedError(IntegrationError):
-    """An integration failure with a ``hub.errors`` code and zh/en texts."""
-
-    code: ClassVar[str] = "integration_error"
-    status: ClassVar[int] = 422
-
-    def __init__(self, **params: Any) -> None:
-        self.params = params
-        self.zh, self.en = message(self.code, **params)
-        super().__init__(self.en)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "message": {"zh": self.zh, "en": self.en}}
+class WordedError(WordedIntegrationError):
+    """A ZS-DP failure with a ``hub.errors`` code and zh/en texts."""
 
 
 class PairingError(WordedError):
