@@ -6,6 +6,7 @@ queues the write (the storage layer's writer thread), so nothing here blocks the
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -142,6 +143,10 @@ class DeviceRegistry:
         self._store: RegistryStore = store or _NoStore()
         self._devices: dict[str, Device] = {}
         self._rooms: dict[str, Room] = {}
+        # (integration, identity key) -> {value: device id}; built on first use, dropped on any
+        # change of the device set. Integrations look devices up by transport identity on every
+        # announcement, which scanned the registry (quadratic in a 1,000-device home).
+        self._by_identity: dict[tuple[str, str], dict[Any, str]] = {}
 
     def attach_store(self, store: RegistryStore) -> None:
         self._store = store
@@ -153,6 +158,7 @@ class DeviceRegistry:
         for device in devices:
             device.availability = Availability.UNKNOWN
             self._devices[device.id] = device
+        self._by_identity.clear()
 
     # -- rooms ---------------------------------------------------------------------------------
     def rooms(self) -> list[Room]:
@@ -206,10 +212,28 @@ class DeviceRegistry:
         return [d for d in self._devices.values() if d.room_id == room_id]
 
     def find_by_identity(self, integration: str, key: str, value: Any) -> Device | None:
-        for device in self._devices.values():
-            if device.integration == integration and device.identity.get(key) == value:
-                return device
-        return None
+        try:
+            hash(value)
+        except TypeError:  # an unhashable identity value: look it up the slow way
+            return next(
+                (
+                    d
+                    for d in self._devices.values()
+                    if d.integration == integration and d.identity.get(key) == value
+                ),
+                None,
+            )
+        index = self._by_identity.get((integration, key))
+        if index is None:
+            index = {}
+            for device in self._devices.values():
+                found = device.identity.get(key) if device.integration == integration else None
+                if found is not None:
+                    with contextlib.suppress(TypeError):
+                        index.setdefault(found, device.id)  # the first, as the scan found it
+            self._by_identity[(integration, key)] = index
+        device_id = index.get(value)
+        return self._devices.get(device_id) if device_id is not None else None
 
     def new_id(self, base: str) -> str:
         stem = slugify(base)[:56]
@@ -228,6 +252,7 @@ class DeviceRegistry:
         if device.room_id is not None and device.room_id not in self._rooms:
             raise RegistryError(f"unknown room {device.room_id!r}")
         self._devices[device.id] = device
+        self._by_identity.clear()
         self._store.save_device(device)
         self._bus.fire(DEVICE_ADDED, device, context)
         return device
@@ -246,6 +271,7 @@ class DeviceRegistry:
                 raise RegistryError("a device name cannot be empty")
         updated = replace(device, **changes)
         self._devices[device_id] = updated
+        self._by_identity.clear()
         self._store.save_device(updated)
         self._bus.fire(DEVICE_UPDATED, updated, context)
         return updated
@@ -253,6 +279,7 @@ class DeviceRegistry:
     def remove(self, device_id: str, context: Context | None = None) -> Device:
         device = self.device(device_id)
         del self._devices[device_id]
+        self._by_identity.clear()
         self._store.delete_device(device_id)
         self._bus.fire(DEVICE_REMOVED, device, context)
         return device

@@ -123,3 +123,20 @@ def test_removing_room_unassigns_devices(
     registry.remove_room("living")
     assert registry.device("lamp-1").room_id is None
     assert ("delete_room", "living") in store.ops
+
+
+def test_identity_lookup_follows_adds_updates_and_removals(
+    reg: tuple[DeviceRegistry, RecordingStore, EventBus],
+) -> None:
+    registry, _, _ = reg
+    assert registry.find_by_identity("zsdp", "id", "abc") is None  # builds an empty index
+    lamp = registry.add(_device())
+    assert registry.find_by_identity("zsdp", "id", "abc") is lamp
+    assert registry.find_by_identity("matter", "id", "abc") is None
+    assert registry.find_by_identity("zsdp", "id", None) is None
+    assert registry.find_by_identity("zsdp", "id", ["unhashable"]) is None
+    moved = registry.update("lamp-1", identity={"id": "def"})
+    assert registry.find_by_identity("zsdp", "id", "abc") is None
+    assert registry.find_by_identity("zsdp", "id", "def") is moved
+    registry.remove("lamp-1")
+    assert registry.find_by_identity("zsdp", "id", "def") is None
