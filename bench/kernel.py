@@ -225,6 +225,9 @@ class BenchProfile:
     def property_def(self, path: str) -> PropertyDef | None:
         return self._properties.get(path)
 
+    def reported_paths(self, transport: str) -> frozenset[str] | None:
+        return None  # no transport binding here: every declared effect is reported
+
 
 class NoopLink(DeviceLink):
     """Accepts every command at once. With ``report`` it reports the command's effect into

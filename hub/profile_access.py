@@ -25,6 +25,7 @@ class ProfileRuntime:
     roles: frozenset[str]
     policy: ProfilePolicy
     _commands: dict[str, CommandDef | None] = field(default_factory=dict)
+    _reported: dict[str, frozenset[str] | None] = field(default_factory=dict)
 
     @classmethod
     def build(cls, loaded: LoadedProfile) -> ProfileRuntime:
@@ -54,6 +55,16 @@ class ProfileRuntime:
 
     def property_def(self, path: str) -> PropertyDef | None:
         return self.loaded.property_def(path)
+
+    def reported_paths(self, transport: str) -> frozenset[str] | None:
+        try:
+            return self._reported[transport]
+        except KeyError:
+            binding = self.loaded.binding(transport)
+            paths = self._reported[transport] = (
+                binding.property_paths() if binding is not None else None
+            )
+            return paths
 
 
 class ProfileAccess:

@@ -77,6 +77,10 @@ class HubProfileView:
         value: PropertyDef | None = self._rt.property_def(path)
         return value
 
+    def reported_paths(self, transport: str) -> frozenset[str] | None:
+        value: frozenset[str] | None = self._rt.reported_paths(transport)
+        return value
+
     def components_with(self, capability: str) -> Sequence[str]:
         components: Mapping[str, Mapping[str, Any]] = self._rt.loaded.components.components
         return [name for name, caps in components.items() if capability in caps]

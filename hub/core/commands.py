@@ -97,6 +97,10 @@ class CommandProfile(Protocol):
     def policy(self) -> ProfilePolicy: ...
     def command_def(self, target: str) -> CommandDef | None: ...
     def property_def(self, path: str) -> PropertyDef | None: ...
+    def reported_paths(self, transport: str) -> frozenset[str] | None:
+        """The ``component/capability/property`` paths the transport's binding reports (None:
+        no binding, assume all): a command waits only for effects the device can report."""
+        ...
 
 
 class _Plan:
@@ -264,6 +268,10 @@ class CommandService:
         waiter = None
         if plan.effects:
             expected = self._expected(device_id, component, capability, cmd, args)
+            reported = profile.reported_paths(device.transport)
+            if reported is not None and expected:
+                cut = len(device_id) + 1
+                expected = {p: v for p, v in expected.items() if p[cut:] in reported}
             if expected:
                 waiter = _ConfirmWaiter(self._states, device_id, expected)
         code, zh, en = "ok", "", ""

@@ -46,6 +46,9 @@ class Profile:
     def property_def(self, path: str) -> PropertyDef | None:
         return self._props.get(path)
 
+    def reported_paths(self, transport: str) -> frozenset[str] | None:
+        return None  # no transport binding here: every declared effect is reported
+
 
 class Link(DeviceLink):
     def __init__(self, states: StateStore, fail: bool = False) -> None:

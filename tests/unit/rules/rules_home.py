@@ -85,6 +85,9 @@ class FakeProfile:
         cap = self._cap(parts[0], parts[1])
         return cap.properties.get(parts[2]) if cap else None
 
+    def reported_paths(self, transport: str) -> frozenset[str] | None:
+        return None  # no transport binding here: every declared effect is reported
+
     def components_with(self, capability: str) -> list[str]:
         return [c for c, caps in self._components.items() if capability in caps]
 
