@@ -52,7 +52,6 @@ def free_port() -> int:
 
 @dataclass
 class HubProcess:
-    backend: str
     base_url: str
     data_dir: Path
     proc: subprocess.Popen[str]
@@ -63,14 +62,7 @@ class HubProcess:
         return "".join(self.lines[-80:])
 
 
-def command_for(backend: str, data_dir: Path, port: int) -> list[str]:
-    if backend == "fake":
-        return [
-            sys.executable,
-            str(ROOT / "tests" / "browser" / "contract_fake.py"),
-            "--port",
-            str(port),
-        ]
+def command_for(data_dir: Path, port: int) -> list[str]:
     zshub = Path(sys.executable).with_name("zshub")
     cli = (
         [str(zshub)]
@@ -167,7 +159,7 @@ def find_device(devices: list[dict[str, Any]], *caps: str) -> dict[str, Any]:
     for d in devices:
         if set(caps) <= cap_names(d):
             return d
-    pytest.skip(f"the demo home has no device with {', '.join(caps)}")
+    pytest.fail(f"the demo home has no device with {', '.join(caps)}")
 
 
 def state_path(device: dict[str, Any], cap: str, prop: str) -> str:
@@ -223,19 +215,12 @@ def shot(page: Any, name: str, *, full_page: bool = False) -> Path:
 
 class Simulator:
     """Drives the demo home's simulated devices: the simulator's control socket (JSON lines on
-    127.0.0.1, its port in ``<data>/demo/manifest.json``; docs/simulator.md) for the real hub,
-    ``/_sim/…`` for the contract fake."""
+    127.0.0.1, its port in ``<data>/demo/manifest.json``; docs/simulator.md)."""
 
     def __init__(self, hub: HubProcess) -> None:
         self.hub = hub
 
     def gas(self, device: dict[str, Any], *, on: bool, concentration: float = 18.0) -> None:
-        if self.hub.backend == "fake":
-            status, body = Api(self.hub.base_url).call(
-                "POST", "/_sim/gas", {"on": on, "concentration": concentration}
-            )
-            assert status == 200, body
-            return
         if on:
             self.act(device, "gas_alarm", concentration=concentration)
         else:
@@ -252,7 +237,7 @@ class Simulator:
     def request(self, message: dict[str, Any]) -> dict[str, Any]:
         manifest = self.hub.data_dir / "demo" / "manifest.json"
         if not manifest.exists():
-            pytest.skip("the demo simulator is not running (no <data>/demo/manifest.json)")
+            pytest.fail("the demo simulator is not running (no <data>/demo/manifest.json)")
         port = int(json.loads(manifest.read_text(encoding="utf-8"))["control"]["port"])
         with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
             conn.sendall(json.dumps(message, ensure_ascii=False).encode() + b"\n")

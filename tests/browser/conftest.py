@@ -2,8 +2,6 @@
 
 One hub per session (``zshub run --demo --data <tmp> --port <free>``), one browser per session,
 a fresh browser context per test. The owner is created through the first-run set-up page.
-``ZSHUB_UI_BACKEND=fake`` runs the same tests against ``contract_fake.py`` (the API contract
-stand-in used while ``hub/api`` was being written).
 
 Screenshots land in ``artifacts/screenshots/``. Chromium comes from ``scripts/setup-system.sh``;
 ``playwright install`` is never used (it cannot download browsers here).
@@ -21,13 +19,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import playwright.sync_api as playwright_sync
 import pytest
-
-playwright_sync = pytest.importorskip(
-    "playwright.sync_api", reason="pip install playwright (dev dependency)"
-)
-
-from browser_support import (  # noqa: E402 (after the importorskip)
+from browser_support import (
     CHROMIUM,
     CHROMIUM_ARGS,
     DEMO_READY,
@@ -51,7 +45,6 @@ from browser_support import (  # noqa: E402 (after the importorskip)
 
 @pytest.fixture(scope="session")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]:
-    backend = os.environ.get("ZSHUB_UI_BACKEND", "hub")
     data_dir = tmp_path_factory.mktemp("hub-data")
     port = free_port()
     env = {
@@ -60,7 +53,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]:
         "ZSHUB_LOG_LEVEL": os.environ.get("ZSHUB_LOG_LEVEL", "INFO"),
     }
     proc = subprocess.Popen(
-        command_for(backend, data_dir, port),
+        command_for(data_dir, port),
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -68,7 +61,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]:
         text=True,
         bufsize=1,
     )
-    hp = HubProcess(backend, f"http://127.0.0.1:{port}", data_dir, proc)
+    hp = HubProcess(f"http://127.0.0.1:{port}", data_dir, proc)
     token_seen = threading.Event()
     demo_ready = threading.Event()
 
@@ -97,14 +90,9 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]:
             pytest.fail(
                 f"the hub did not answer /api/health in {START_TIMEOUT_S} s:\n{hp.output()}"
             )
-        status, _ = http_get(f"{hp.base_url}/api/auth/me")
-        if status == 404:
-            pytest.skip(
-                "the hub has no /api/auth yet (docs/api.md is being implemented in hub/api)"
-            )
         status, page = http_get(f"{hp.base_url}/")
         if status != 200 or b"app.js" not in page:
-            pytest.skip("the hub does not serve ui/ at / yet")
+            pytest.fail(f"the hub does not serve the UI at / ({status}):\n{hp.output()}")
         token_seen.wait(10)
         if any(DEMO_STARTED in line for line in hp.lines) and not demo_ready.wait(START_TIMEOUT_S):
             pytest.fail(f"the demo home did not come up in {START_TIMEOUT_S} s:\n{hp.output()}")
