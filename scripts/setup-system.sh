@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# System packages the browser tests need: Debian's Chromium (Playwright drives it; `playwright
-# install` cannot download browsers here) and a CJK font so screenshots show Chinese, not boxes.
+# System packages the tests need: Debian's Chromium (Playwright drives it; `playwright install`
+# cannot download browsers here), a CJK font so screenshots show Chinese, not boxes, and curl
+# (the manufacturers' guide's commands use it).
 # Installs only what is missing, with one `apt-get update`, and only as root; otherwise it says
 # what to run. Exit 0 when everything is there.
 set -euo pipefail
@@ -12,9 +13,10 @@ missing=()
 if ! fc-list :lang=zh 2>/dev/null | grep -q .; then
   missing+=(fonts-noto-cjk)
 fi
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "setup-system: chromium and a CJK font are installed"
+  echo "setup-system: chromium, a CJK font and curl are installed"
   exit 0
 fi
 

@@ -120,7 +120,7 @@ def test_guide_commands_are_found() -> None:
 def test_every_command_of_the_guide_runs(tmp_path: Path) -> None:
     missing = missing_wiring()
     if missing:
-        pytest.skip("not installed yet: " + "; ".join(missing))
+        pytest.fail("not installed: " + "; ".join(missing))
     shutil.copytree(EXAMPLES, tmp_path / "docs" / "examples")
     bin_dir = Path(sys.executable).parent
     path = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
