@@ -127,37 +127,10 @@ class _DemoFactory:
         self.demo: DemoHome | None = None
 
     def __call__(self, hub: Hub) -> DemoHome:
-        self.demo = _indexed_demo_home(hub, self.home)
+        from integrations.demo.plugin import DemoHome
+
+        self.demo = DemoHome(hub, home_file=self.home)
         return self.demo
-
-
-def _indexed_demo_home(hub: Hub, home: Path) -> DemoHome:
-    """A :class:`DemoHome` that finds its lamps through an index.
-
-    DemoHome looks each of its devices up with ``registry.find_by_identity`` (a scan of the
-    registry) on every wake, and wakes on every discovery and availability change: fine for the
-    14-device demo, O(N²) per wake with 1,000 lamps, which blocked the hub's loop for so long
-    that sessions missed their heartbeats. The bench measures the hub, not the demo's bring-up
-    loop, so its lookups go through an index rebuilt whenever the registry changes size.
-    """
-    from hub.core.registry import Device
-    from integrations.demo.plugin import DemoHome
-
-    class IndexedDemoHome(DemoHome):
-        _index: dict[str, str]
-        _indexed_size = -1
-
-        def _device_of(self, zsdp_id: str) -> Device | None:
-            registry = self._hub.registry
-            if len(registry) != self._indexed_size:
-                self._index = {
-                    str(d.identity.get("key")): d.id for d in registry if d.integration == "zsdp"
-                }
-                self._indexed_size = len(registry)
-            device_id = self._index.get(zsdp_id)
-            return registry.get(device_id) if device_id is not None else None
-
-    return IndexedDemoHome(hub, home_file=home)
 
 
 async def _child_stdin(on_line: Callable[[str], None]) -> None:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 from hub.core.context import Context, Origin
 from hub.core.events import Event
 from hub.core.integration import DiscoveryRecord, HubAccess, Integration
-from hub.core.registry import DEVICE_ADDED, DEVICE_REMOVED, DEVICE_UPDATED, Device
+from hub.core.registry import DEVICE_ADDED, DEVICE_REMOVED, Device
 from hub.errors import HubError
 from integrations.zsdp.browser import SERVICE_NAME, Sighting, ZsdpBrowser
 from integrations.zsdp.errors import ZsdpError
@@ -98,7 +98,6 @@ class ZsdpIntegration(Integration):
         self._resolve_timeout = resolve_timeout
         self._pairing_timeout = pairing_timeout
         self._links: dict[str, ZsdpLink] = {}  # hub device id -> link
-        self._devices_by_key: dict[str, str] = {}  # ZS-DP device id -> hub device id
         self._connect_slots = asyncio.Semaphore(CONNECT_CONCURRENCY)
         self._pairing_slots = asyncio.Semaphore(PAIRING_CONCURRENCY)
         self._sightings: dict[str, Sighting] = {}  # ZS-DP device id -> latest sighting
@@ -125,12 +124,10 @@ class ZsdpIntegration(Integration):
         self._unsubscribe = [
             bus.listen(DEVICE_ADDED, self._on_device_added, event_filter=self._ours),
             bus.listen(DEVICE_REMOVED, self._on_device_removed, event_filter=self._ours),
-            bus.listen(DEVICE_UPDATED, self._on_device_updated, event_filter=self._ours),
         ]
         self._started = True
         for device in self._hub.registry:
             if device.integration == self.domain:
-                self._index(device)
                 self._ensure_link(device.id)
         try:
             aiozc = await self._hub.zeroconf.get()
@@ -158,7 +155,6 @@ class ZsdpIntegration(Integration):
             self._browser = None
         self._sightings.clear()
         self._names.clear()
-        self._devices_by_key.clear()
         links = list(self._links.values())
         self._links.clear()
         await asyncio.gather(*(link.stop() for link in links), return_exceptions=True)
@@ -389,26 +385,14 @@ class ZsdpIntegration(Integration):
     def _ours(self, device: Device) -> bool:
         return device.integration == self.domain
 
-    def _index(self, device: Device) -> None:
-        key = device.identity.get("key")
-        if isinstance(key, str):
-            self._devices_by_key[key] = device.id
-
     def _on_device_added(self, event: Event[Device]) -> None:
         device = event.data
-        self._index(device)
         key = self._pending_keys.pop(device.id, None)
         if key is not None:
             self._persist(device.id, key)
         self._ensure_link(device.id, key)
 
-    def _on_device_updated(self, event: Event[Device]) -> None:
-        self._index(event.data)  # re-pairing may rewrite the identity
-
     def _on_device_removed(self, event: Event[Device]) -> None:
-        key = event.data.identity.get("key")
-        if isinstance(key, str) and self._devices_by_key.get(key) == event.data.id:
-            del self._devices_by_key[key]
         link = self._links.pop(event.data.id, None)
         self._pending_keys.pop(event.data.id, None)
         if link is not None:
@@ -477,10 +461,10 @@ class ZsdpIntegration(Integration):
         return self._targets(str(device.identity.get("key", "")), device.address)
 
     def _link_for_key(self, key: str) -> ZsdpLink | None:
-        # An index, not registry.find_by_identity: that scans every device, and announcements
-        # of a few hundred devices arrive together.
-        device_id = self._devices_by_key.get(key)
-        return self._links.get(device_id) if device_id is not None else None
+        if self._hub is None:
+            return None
+        device = self._hub.registry.find_by_identity(self.domain, "key", key)  # indexed
+        return self._links.get(device.id) if device is not None else None
 
     def _on_found(self, sighting: Sighting) -> None:
         key = sighting.key

@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from tests.hub_http import HubHttp
+
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 CHROMIUM = os.environ.get("ZSHUB_CHROMIUM", "/usr/bin/chromium")
@@ -83,36 +85,8 @@ def http_get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
         return err.code, err.read()
 
 
-class Api:
-    """A small JSON client for the hub's REST API with its own session cookie."""
-
-    def __init__(self, base_url: str) -> None:
-        import http.cookiejar
-        import urllib.request
-
-        self.base_url = base_url
-        self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
-
-    def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        import urllib.error
-        import urllib.request
-
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(f"{self.base_url}{path}", data=data, method=method)
-        req.add_header("Accept", "application/json")
-        if data is not None:
-            req.add_header("Content-Type", "application/json")
-        try:
-            with self.opener.open(req, timeout=15) as resp:
-                raw = resp.read()
-                return resp.status, json.loads(raw) if raw else None
-        except urllib.error.HTTPError as err:
-            raw = err.read()
-            try:
-                return err.code, json.loads(raw) if raw else None
-            except json.JSONDecodeError:
-                return err.code, raw.decode(errors="replace")
+class Api(HubHttp):
+    """The hub's REST API as the browser tests' set-up and checks use it (failures assert)."""
 
     def login(self, username: str, password: str) -> None:
         status, body = self.call(
@@ -124,15 +98,6 @@ class Api:
         status, body = self.call("GET", "/api/devices")
         assert status == 200, (status, body)
         return list(body["devices"])
-
-    def device(self, device_id: str) -> dict[str, Any]:
-        status, body = self.call("GET", f"/api/devices/{device_id}")
-        assert status == 200, (status, body)
-        return dict(body)
-
-    def value(self, device_id: str, path: str) -> Any:
-        entry = self.device(device_id)["state"].get(path)
-        return entry["value"] if isinstance(entry, dict) else entry
 
     def wait_value(
         self, device_id: str, path: str, want: Callable[[Any], bool], timeout: float = 10

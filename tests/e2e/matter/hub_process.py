@@ -10,7 +10,6 @@ created through the first-run set-up (``POST /api/auth/setup`` with the token th
 from __future__ import annotations
 
 import contextlib
-import http.cookiejar
 import json
 import os
 import re
@@ -20,11 +19,11 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from tests.hub_http import HubHttp
 
 REPO = Path(__file__).resolve().parents[3]
 OWNER = {"username": "owner", "password": "owner-pass-2024", "pin": "135790"}
@@ -43,31 +42,11 @@ def _zshub() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "hub.cli"]
 
 
-class Api:
-    """JSON over HTTP with the hub's session cookie."""
+class Api(HubHttp):
+    """The hub's REST API as the Matter lab uses it (slow commissioning: a long timeout)."""
 
     def __init__(self, base_url: str, timeout: float = 60.0) -> None:
-        self.base_url = base_url
-        self.timeout = timeout
-        self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
-
-    def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(f"{self.base_url}{path}", data=data, method=method)
-        req.add_header("Accept", "application/json")
-        if data is not None:
-            req.add_header("Content-Type", "application/json")
-        try:
-            with self.opener.open(req, timeout=self.timeout) as resp:
-                raw = resp.read()
-                return resp.status, json.loads(raw) if raw else None
-        except urllib.error.HTTPError as err:
-            raw = err.read()
-            try:
-                return err.code, json.loads(raw) if raw else None
-            except json.JSONDecodeError:
-                return err.code, raw.decode(errors="replace")
+        super().__init__(base_url, timeout)
 
     def login(self, username: str, password: str) -> None:
         status, body = self.call(
@@ -81,10 +60,6 @@ class Api:
         if status != 200:
             raise RuntimeError(f"GET /api/devices/{device_id}: {status} {body}")
         return dict(body)
-
-    def value(self, device_id: str, path: str) -> Any:
-        entry = self.device(device_id)["state"].get(path)
-        return entry["value"] if isinstance(entry, dict) else entry
 
     def command(
         self, device_id: str, target: str, args: dict[str, Any] | None = None, **extra: Any
