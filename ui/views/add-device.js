@@ -221,14 +221,19 @@ function matterForm() {
     }
     error.textContent = '';
     submit.disabled = true;
+    // The hub answers once the device is commissioned and interviewed: seconds, not a moment.
+    submit.textContent = t('add.matter_pairing');
+    form.setAttribute('aria-busy', 'true');
     try {
       await post('/api/matter/commission', { code: value });
-      toast(t('add.matter_started'), 'success');
+      toast(t('add.matter_added'), 'success');
       code.input.value = '';
     } catch (err) {
       error.textContent = errorText(err);
     } finally {
       submit.disabled = false;
+      submit.textContent = t('add.matter_submit');
+      form.setAttribute('aria-busy', 'false');
     }
   });
   return form;
