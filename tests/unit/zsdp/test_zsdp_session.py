@@ -417,6 +417,25 @@ async def test_heartbeat_timeout_is_detected(device, connect, code, make_proxy, 
     assert len(warnings_about(caplog, "nothing received")) >= 2
 
 
+async def test_one_sweeper_watches_sessions_of_different_heartbeats(
+    make_device, connect, code, make_proxy
+):
+    """A session with a short heartbeat that joins one with a long heartbeat is still checked
+    at its own pace (the loop's shared liveness timer shortens its tick), and the quiet
+    long-heartbeat session is neither closed nor left unpinged."""
+    slow_device, fast_device = await make_device(), await make_device()
+    # Checked every 5 s on its own: the fast session's silence must be seen well before that.
+    slow = await connect(slow_device.port, code, heartbeat_interval=20.0)
+    proxy = await make_proxy(fast_device.port)
+    fast = await connect(proxy.port, code, heartbeat_interval=0.1)
+    await fast.ping()
+    proxy.blackhole = True
+    reason = await asyncio.wait_for(fast.closed, 3)
+    assert reason is not None and reason.code == ErrorCode.HEARTBEAT_TIMEOUT
+    assert not slow.closed.done()
+    assert await slow.ping() < 0.5
+
+
 async def test_heartbeat_keeps_an_idle_session_alive(device, connect, code):
     conn = await connect(device.port, code, heartbeat_interval=0.1)
     await asyncio.sleep(0.8)  # more than twice the idle timeout of 0.3 s
