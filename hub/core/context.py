@@ -2,12 +2,16 @@
 
 Every event carries one, so traces and the audit log can explain causality
 ("the hood switched on because rule hood_follows_cooktop ran because burner_left ignited").
-The id is created lazily: most contexts on hot paths are never looked up by id.
+The id is created lazily: most contexts on hot paths are never looked up by id. It may be
+created from any thread (the recorder's writer asks for the ids of the rows it stores), and a
+context keeps the first id it was given.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
+import threading
 import time
 from enum import StrEnum
 from typing import Any
@@ -25,7 +29,8 @@ class Origin(StrEnum):
     API = "api"
 
 
-_counter = 0
+_counter = itertools.count(1)  # next() on it is atomic: ids may be made on any thread
+_id_lock = threading.Lock()
 # Unique across processes: a random tail drawn once per process (again in a forked child), not
 # per id — a system call for every id is what made ids dear on the hot path.
 _tail = os.urandom(4).hex()
@@ -42,9 +47,7 @@ os.register_at_fork(after_in_child=_new_tail)
 def _new_id() -> str:
     # Sortable by creation time; unique within the process (time + counter), across processes
     # (the tail).
-    global _counter
-    _counter = (_counter + 1) & 0xFFFF
-    return f"{time.time_ns():016x}{_counter:04x}{_tail}"
+    return f"{time.time_ns():016x}{next(_counter) & 0xFFFF:04x}{_tail}"
 
 
 class Context:
@@ -66,9 +69,13 @@ class Context:
 
     @property
     def id(self) -> str:
-        if self._id is None:
-            self._id = _new_id()
-        return self._id
+        ident = self._id
+        if ident is None:
+            with _id_lock:  # two threads asking at once must not see two ids
+                ident = self._id
+                if ident is None:
+                    ident = self._id = _new_id()
+        return ident
 
     def child(self, origin: Origin, actor: str | None = None) -> Context:
         return Context(origin, actor, self)
