@@ -25,13 +25,14 @@ from hub.storage.tables import RuleRow
 from hub.util.yamlio import LineMap
 from rules.actions import RunEnv, execute, restore_context
 from rules.blocks import BlockKeeper
+from rules.conditions import ConditionScope, check, check_all
 from rules.kernel import RuleKernel
 from rules.loader import LoadedRule, parse_data, parse_text
 from rules.messages import Note, RuleError, note
 from rules.notify import NotificationCenter
 from rules.runs import ResumePoint, RuleRunner, Run
 from rules.scenes import SceneEngine
-from rules.schema import ActionItem, Rule, to_data
+from rules.schema import ActionItem, ConditionItem, Rule, to_data
 from rules.store import RuleStore
 from rules.targets import TargetResolver
 from rules.timers import GRACE_S, Clock, PersistedTimer, SystemClock, TimerJournal, catch_up
@@ -101,6 +102,8 @@ class _Entry:
     info: RuleInfo
     runner: RuleRunner
     detach: list[Unsubscribe] = field(default_factory=list)
+    # The rule's top-level time conditions, with their positions: see RuleEngine._gated.
+    time_gates: tuple[tuple[int, ConditionItem], ...] = ()
 
 
 def _parse_rule(
@@ -384,7 +387,12 @@ class RuleEngine:
 
     # -- attaching -----------------------------------------------------------------------------
     def _install(self, info: RuleInfo) -> _Entry:
-        entry = _Entry(info, RuleRunner(info.rule, self._start_run, self.book, self.clock.now))
+        gates = tuple((i, c) for i, c in enumerate(info.rule.conditions) if c.time is not None)
+        entry = _Entry(
+            info,
+            RuleRunner(info.rule, self._start_run, self.book, self.clock.now),
+            time_gates=gates,
+        )
         self._entries[info.id] = entry
         return entry
 
@@ -444,7 +452,40 @@ class RuleEngine:
     def _fire(self, entry: _Entry, data: TriggerData) -> None:
         if self._entries.get(entry.info.id) is not entry:
             return  # a trigger firing during the rule's replacement
+        if entry.time_gates and self._gated(entry, data):
+            return
         entry.runner.submit(self._new_run(entry.info.rule, data))
+
+    def _gated(self, entry: _Entry, data: TriggerData) -> bool:
+        """A rule whose time window is closed stops here, without a task: the night-light rule
+        watches every motion sensor all day, and a run per motion outside its hours was a
+        quarter of the time from a sensor's report to another rule's command.
+
+        Only when no run of the rule is going or queued, so the mode decides nothing (a new
+        trigger of a ``restart`` rule still cancels the going run first, as before). Time does
+        not change between here and the run's first step, so the outcome and the trace (status
+        ``stopped``, every condition's result) are those the run would have left.
+        """
+        runner = entry.runner
+        if runner.active or runner.queue:
+            return False
+        env = self._env
+        scope = ConditionScope(env.kernel, env.resolver, self.clock, self.tz, data)
+        if all(check(item, f"conditions/{i}", scope).result for i, item in entry.time_gates):
+            return False
+        # The whole picture, as the run's trace would show it (the other conditions as they
+        # stand now: this device's report may still be being applied, but they decide nothing).
+        _ok, results = check_all(entry.info.rule.conditions, "conditions", scope)
+        rule = entry.info.rule
+        now = self.clock.now()
+        ctx = Context(Origin.RULE, rule.id, data.context)
+        trace = Trace(
+            rule.id, ctx, RunStatus.STOPPED, data, ctx, now, now, now, notes=list(data.notes)
+        )
+        trace.conditions = list(results)
+        trace.notes.append(note("stopped_by_condition"))
+        self.book.add(trace)
+        return True
 
     def _start_run(self, run: Run) -> asyncio.Task[None]:
         return self._tasks.create(execute(self._env, run), name=f"rules:{run.rule.id}:run")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from rules_home import START, TZ, Home, make_rule
+from rules_home import START, TZ, Home, make_rule, statuses
 
 from rules.conditions import ConditionScope, check_all
 from rules.targets import TargetResolver
@@ -132,3 +132,56 @@ actions:
     assert "now Mon 08:00:00" in trace["conditions"][0]["detail"]
     assert "hall-light/main/onoff/on = False" in trace["conditions"][1]["detail"]
     assert trace["steps"] == []
+
+
+async def test_a_closed_time_window_stops_the_trigger_before_any_run(home: Home) -> None:
+    """Outside its hours the rule ends at the trigger: its trace is final at once, no run or
+    task was made (the night light watches every motion all day)."""
+    engine = await home.engine(
+        """
+id: night_light
+name: {zh: 夜灯, en: Night light}
+triggers:
+  - state: {target: hall-pir, path: occupancy/occupied, to: true}
+conditions:
+  - time: {after: "22:00", before: "06:00"}
+actions:
+  - command: {target: hall-light, do: onoff.on}
+"""
+    )
+    home.report("hall-pir/main/occupancy/occupied", True)
+    # No await since the report: a run would still be waiting for its task's first step.
+    assert engine.running("night_light") == []
+    assert [t["status"] for t in engine.traces("night_light")] == ["stopped"]
+    await home.clock.advance(1)
+    assert home.calls() == []
+    assert [t["status"] for t in engine.traces("night_light")] == ["stopped"]
+
+
+async def test_a_restart_rule_triggered_outside_its_window_still_restarts(home: Home) -> None:
+    """With a run going the mode decides first, as always: the going run is cancelled, and the
+    new one stops at its condition."""
+    engine = await home.engine(
+        """
+id: morning
+name: {zh: 早晨, en: Morning}
+mode: restart
+triggers:
+  - event: {target: role:presence, path: occupancy/motion}
+conditions:
+  - time: {after: "07:00", before: "09:00"}
+actions:
+  - delay: 7200
+  - command: {target: hall-light, do: onoff.on}
+"""
+    )
+    home.event("hall-pir", "main/occupancy/motion")  # 08:00: inside
+    await home.clock.settle()
+    assert len(engine.running("morning")) == 1
+    await home.clock.advance(65 * 60)  # 09:05: outside
+    home.event("hall-pir", "main/occupancy/motion")
+    await home.clock.settle()
+    assert engine.running("morning") == []
+    assert statuses(engine, "morning") == ["cancelled", "stopped"]
+    await home.clock.advance(7200)
+    assert home.calls() == []
