@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 
 import pytest
 import yaml
@@ -42,7 +43,8 @@ async def test_inside_the_hub_every_sample_reaches_the_link() -> None:
 @pytest.mark.slow
 async def test_the_client_view_over_the_websocket_counts_every_sample() -> None:
     out = await rule_latency.ws_client(samples=20)
-    for lamp in ("bench", "zsdp"):
+    one_cpu = len(os.sched_getaffinity(0)) > 1  # the same again, pinned to one CPU
+    for lamp in ("bench", "zsdp", *(("bench_one_cpu", "zsdp_one_cpu") if one_cpu else ())):
         assert out[f"ws_{lamp}_samples"] == 20
         assert out[f"ws_{lamp}_failed"] == 0
         assert not math.isnan(out[f"ws_{lamp}_p50_ms"])
