@@ -3,11 +3,18 @@
 Installed distributions declare entry points in the group ``zshub.plugins``; each names a
 factory ``(hub) -> Plugin``. Rule plug-ins start before integrations (safety rules must be in
 place before any device connects) and stop after them.
+
+:func:`import_in_background` lets a plug-in import a heavy library it needs only sometimes (a
+cipher once a device pairs, a radio stack once a radio works) when it becomes likely to be
+needed, in a thread, instead of at start (memory) or at first use (on the event loop).
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
+import sys
+import threading
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
@@ -15,7 +22,14 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from hub.app import Hub
 
-__all__ = ["ENTRY_POINT_GROUP", "Plugin", "PluginFactory", "discover_plugins", "plugin_order"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Plugin",
+    "PluginFactory",
+    "discover_plugins",
+    "import_in_background",
+    "plugin_order",
+]
 
 _LOGGER = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "zshub.plugins"
@@ -61,3 +75,37 @@ def discover_plugins(
 def plugin_order(factory: object) -> int:
     """Start order by kind: rules (safety first), services, then integrations."""
     return _ORDER.get(getattr(factory, "kind", "integration"), 2)
+
+
+_IMPORTING: dict[tuple[str, ...], threading.Thread] = {}
+_IMPORTING_LOCK = threading.Lock()
+
+
+def import_in_background(*modules: str) -> threading.Thread | None:
+    """Import ``modules`` in a daemon thread, once, so that the code about to need them finds
+    them imported instead of importing them on the event loop. Returns the thread (the one
+    already under way for the same modules, if any), or None when all are imported already.
+    A failed import is only logged here: the caller's own import raises it where it matters."""
+    wanted = tuple(name for name in modules if name not in sys.modules)
+    if not wanted:
+        return None
+    with _IMPORTING_LOCK:
+        thread = _IMPORTING.get(wanted)
+        if thread is None or not thread.is_alive():
+            thread = threading.Thread(
+                target=_import_all, args=(wanted,), name=f"import {wanted[0]}", daemon=True
+            )
+            _IMPORTING[wanted] = thread
+            thread.start()
+        return thread
+
+
+def _import_all(modules: tuple[str, ...]) -> None:
+    try:
+        for name in modules:
+            importlib.import_module(name)
+    except Exception:
+        _LOGGER.warning("Importing %s in the background failed", name, exc_info=True)
+    finally:
+        with _IMPORTING_LOCK:
+            _IMPORTING.pop(modules, None)

@@ -6,6 +6,11 @@ the transcript hash turns it into two direction keys, two confirmation keys and,
 long-term key. Frames are sealed with ChaCha20-Poly1305 (fast in software, constant-time without
 AES hardware, in mbedTLS and Monocypher); the nonce is the frame's 64-bit counter, which must be
 exactly one more than the previous one, so a replayed, reordered or dropped frame is refused.
+
+``cryptography`` (its Rust extension alone is ~6 MiB resident) is imported at first use, not
+with this module: a hub with no ZS-DP device never loads it. :func:`preload` imports it in a
+thread when it is about to be needed (a paired device, a handshake on its way), so the first
+handshake does not import it on the event loop.
 """
 
 from __future__ import annotations
@@ -13,14 +18,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import struct
+import threading
 from dataclasses import dataclass
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
-from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
+from hub.plugins import import_in_background
 from integrations.zsdp.errors import ErrorCode, ProtocolError
 from integrations.zsdp.messages import BODY_HEADER_LEN
 from integrations.zsdp.wire import MAX_PAYLOAD, FrameKind, frame_header
@@ -36,6 +37,7 @@ __all__ = [
     "derive_session_keys",
     "ephemeral_public",
     "ephemeral_secret",
+    "preload",
     "transcript_hash",
     "verify_tag",
 ]
@@ -55,6 +57,27 @@ LABEL_HUB_TO_DEVICE = b"ZSDP1 hub to device"
 LABEL_DEVICE_TO_HUB = b"ZSDP1 device to hub"
 LABEL_LONG_TERM = b"ZSDP1 long-term key"
 
+# What the handshake and the channel use; pake.py needs only x25519, a subset.
+LIBRARY_MODULES = (
+    "cryptography.exceptions",
+    "cryptography.hazmat.primitives.hashes",
+    "cryptography.hazmat.primitives.asymmetric.x25519",
+    "cryptography.hazmat.primitives.ciphers.aead",
+    "cryptography.hazmat.primitives.kdf.hkdf",
+)
+
+
+def preload() -> threading.Thread | None:
+    """Start importing ``cryptography`` in a worker thread (once; None when it is imported)."""
+    return import_in_background(*LIBRARY_MODULES)
+
+
+def _invalid_tag() -> type[Exception]:
+    # Only evaluated in an ``except`` clause, after a decrypt call has imported the library.
+    from cryptography.exceptions import InvalidTag
+
+    return InvalidTag
+
 
 def transcript_hash(hello_body: bytes, reply_prefix: bytes) -> bytes:
     """SHA-256 over the HELLO body and the HELLO_REPLY body without its confirm item."""
@@ -62,6 +85,9 @@ def transcript_hash(hello_body: bytes, reply_prefix: bytes) -> bytes:
 
 
 def _hkdf(ikm: bytes, salt: bytes, label: bytes) -> bytes:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     return HKDF(algorithm=hashes.SHA256(), length=KEY_LEN, salt=salt, info=label).derive(ikm)
 
 
@@ -86,6 +112,11 @@ def derive_session_keys(ikm: bytes, th: bytes, *, pairing: bool) -> SessionKeys:
 
 def ephemeral_secret(private: bytes, peer_public: bytes) -> bytes | None:
     """X25519 for the resume handshake; None when the peer sent a low-order point."""
+    from cryptography.hazmat.primitives.asymmetric.x25519 import (
+        X25519PrivateKey,
+        X25519PublicKey,
+    )
+
     try:
         key = X25519PrivateKey.from_private_bytes(private)
         return key.exchange(X25519PublicKey.from_public_bytes(peer_public))
@@ -94,6 +125,8 @@ def ephemeral_secret(private: bytes, peer_public: bytes) -> bytes | None:
 
 
 def ephemeral_public(private: bytes) -> bytes:
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
     return X25519PrivateKey.from_private_bytes(private).public_key().public_bytes_raw()
 
 
@@ -109,6 +142,8 @@ class SecureChannel:
     """Seals outgoing and opens incoming secure frames of one session, one key per direction."""
 
     def __init__(self, send_key: bytes, recv_key: bytes) -> None:
+        from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+
         self._send = ChaCha20Poly1305(send_key)
         self._recv = ChaCha20Poly1305(recv_key)
         self.send_counter = 0  # counter of the next frame sent
@@ -145,7 +180,7 @@ class SecureChannel:
             body = self._recv.decrypt(
                 self._nonce(counter), payload[COUNTER_LEN:], header + payload[:COUNTER_LEN]
             )
-        except InvalidTag:
+        except _invalid_tag():
             raise ProtocolError(ErrorCode.DECRYPT_FAILED, "authentication tag mismatch") from None
         self.recv_counter += 1
         return body

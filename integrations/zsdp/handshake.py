@@ -28,6 +28,7 @@ from integrations.zsdp.crypto import (
     derive_session_keys,
     ephemeral_public,
     ephemeral_secret,
+    preload,
     transcript_hash,
     verify_tag,
 )
@@ -167,6 +168,7 @@ class HubHandshake:
     ) -> None:
         if not (is_valid_id(hub_id) and is_valid_id(device_id)):
             raise ValueError("bad hub or device id")
+        preload()  # the connection is opened next: import the ciphers meanwhile, off the loop
         self._code: str | None = None
         self._ltk: bytes | None = None
         if isinstance(credential, LongTermKey):
@@ -276,6 +278,7 @@ class DeviceHandshake:
         version: tuple[int, int] = PROTOCOL_VERSION,
         rng: Rng = os.urandom,
     ) -> None:
+        preload()  # HELLO is on its way: import the ciphers meanwhile, off the loop
         self.device_id = device_id
         self._lookup_key = lookup_key
         self._code = None if pairing_code is None else normalize_pairing_code(pairing_code)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from integrations.zsdp.crypto import preload
 from integrations.zsdp.handshake import LongTermKey
 
 __all__ = ["SECRET_NAME", "dump_key", "load_key"]
@@ -25,7 +26,11 @@ def dump_key(ltk: LongTermKey) -> str:
 
 
 def load_key(text: str) -> LongTermKey:
-    """Raises ValueError when the stored text is not a key this version wrote."""
+    """Raises ValueError when the stored text is not a key this version wrote.
+
+    A stored key means a paired device the hub will connect to: the ciphers are imported from
+    here on in a worker thread, so that the handshake finds them loaded."""
+    preload()
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:

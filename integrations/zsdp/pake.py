@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import hashlib
 
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
-
 __all__ = [
     "DSI",
     "IDENTITY",
@@ -90,6 +88,12 @@ def scalar_mult_vfy(scalar: bytes, point: bytes) -> bytes:
     """X25519(scalar, point); the all-zero IDENTITY when the result is the neutral element."""
     if len(scalar) != FIELD_BYTES or len(point) != FIELD_BYTES:
         raise ValueError("X25519 inputs are 32 bytes")
+    # Imported here: ``cryptography`` is loaded only once ZS-DP needs it (see crypto.preload).
+    from cryptography.hazmat.primitives.asymmetric.x25519 import (
+        X25519PrivateKey,
+        X25519PublicKey,
+    )
+
     private = X25519PrivateKey.from_private_bytes(scalar)
     try:
         return private.exchange(X25519PublicKey.from_public_bytes(point))
