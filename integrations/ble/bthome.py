@@ -6,18 +6,24 @@ bit 2 trigger-based, bits 5-7 version = 2), the advertiser's MAC reversed when b
 nonce is MAC (6) + UUID ``d2 fc`` + the device-information byte + counter, the key the device's
 16-byte bind key. Decoded values have the object's factor applied; the first occurrence of an id
 wins (a second button or temperature is kept in :attr:`BthomePacket.repeats`).
+
+AES-CCM comes from ``cryptography``, imported at the first encrypted packet rather than with
+this module (~6 MiB resident that a hub without Bluetooth never needs); :func:`preload` imports
+it in a thread once a scan is running, before such packets arrive.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESCCM
-
+from hub.plugins import import_in_background
 from integrations.ble.bthome_objects import OBJECTS, VARIABLE
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESCCM
 
 __all__ = [
     "BTHOME_UUID",
@@ -27,6 +33,7 @@ __all__ = [
     "encrypt_packet",
     "parse_bindkey",
     "parse_service_data",
+    "preload",
 ]
 
 BTHOME_UUID: Final = "0000fcd2-0000-1000-8000-00805f9b34fb"
@@ -38,6 +45,21 @@ _VERSION_SHIFT: Final = 5
 _TAG: Final = 4
 _COUNTER: Final = 4
 PACKET_ID: Final = 0x00
+
+
+_CIPHER_MODULES = ("cryptography.exceptions", "cryptography.hazmat.primitives.ciphers.aead")
+
+
+def preload() -> threading.Thread | None:
+    """Start importing AES-CCM in a worker thread (once; None when it is imported)."""
+    return import_in_background(*_CIPHER_MODULES)
+
+
+def _cipher() -> tuple[type[AESCCM], type[Exception]]:
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESCCM
+
+    return AESCCM, InvalidTag
 
 
 class BthomeError(ValueError):
@@ -119,9 +141,10 @@ def parse_service_data(data: bytes, address: str, key: bytes | None = None) -> B
             raise BthomeError("encrypted BTHome packet too short for payload, counter and MIC")
         ciphertext, counter, tag = body[: -_COUNTER - _TAG], body[-8:-4], body[-4:]
         nonce = _mac_bytes(mac or address) + _UUID_LE + bytes([info]) + counter
+        aesccm, invalid_tag = _cipher()
         try:
-            body = AESCCM(key, tag_length=_TAG).decrypt(nonce, ciphertext + tag, None)
-        except InvalidTag:
+            body = aesccm(key, tag_length=_TAG).decrypt(nonce, ciphertext + tag, None)
+        except invalid_tag:
             raise BthomeKeyError("wrong bind key: the packet's MIC does not check") from None
         except ValueError as err:  # key of the wrong length
             raise BthomeKeyError(f"unusable bind key: {err}") from None
@@ -139,7 +162,8 @@ def encrypt_packet(
     info = (2 << _VERSION_SHIFT) | _ENCRYPTED | (_TRIGGER if trigger_based else 0)
     count = counter.to_bytes(_COUNTER, "little")
     nonce = _mac_bytes(address) + _UUID_LE + bytes([info]) + count
-    sealed = AESCCM(key, tag_length=_TAG).encrypt(nonce, objects, None)
+    aesccm, _ = _cipher()
+    sealed = aesccm(key, tag_length=_TAG).encrypt(nonce, objects, None)
     return bytes([info]) + sealed[:-_TAG] + count + sealed[-_TAG:]
 
 

@@ -15,13 +15,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
-
-from bleak import BleakClient
-from bleak.exc import BleakError
 
 from hub.core.context import Context, Origin
 from hub.core.integration import DeviceEvent, DeviceLink
@@ -32,8 +30,11 @@ from integrations.ble.problems import (
     BleNotSupportedError,
 )
 from integrations.ble.quietlog import QuietLog
+from integrations.ble.radio import bleak_error, check_system_bus, load_bleak
 
 if TYPE_CHECKING:
+    from bleak import BleakClient
+
     from hub.app import Hub
     from integrations.ble.radio import Radio
 
@@ -215,7 +216,7 @@ class GattLink(DeviceLink):
                     await self._session()
             except asyncio.CancelledError:
                 raise
-            except (BleakError, OSError, TimeoutError) as err:
+            except (bleak_error(), OSError, TimeoutError) as err:
                 self._failed(err)
             except Exception as err:  # a backend that misbehaves: report, retry later
                 _LOGGER.exception("ble %s: connection failed", self.device_id)
@@ -231,6 +232,11 @@ class GattLink(DeviceLink):
     async def _session(self) -> None:
         self.state = "connecting"
         self._dropped.clear()
+        if self._radio.is_system and sys.platform.startswith("linux"):
+            check_system_bus()  # no bus: FileNotFoundError, as bleak would raise it
+        await load_bleak(self._radio, client=True)  # off the loop, the first time
+        from bleak import BleakClient
+
         kwargs: dict[str, Any] = {
             "disconnected_callback": self._on_disconnect,
             "timeout": self._settings.connect_timeout_s,
@@ -247,7 +253,7 @@ class GattLink(DeviceLink):
             for name, (uuid, _layout) in runtime.frames.items():
                 try:
                     await client.start_notify(uuid, self._notified)
-                except BleakError as err:  # a read-only frame: its reads still count
+                except bleak_error() as err:  # a read-only frame: its reads still count
                     _LOGGER.debug("ble %s: frame %s cannot notify: %s", self.device_id, name, err)
         self.connects += 1
         self.failures = 0
@@ -301,7 +307,7 @@ class GattLink(DeviceLink):
         for name, (uuid, _layout) in runtime.frames.items():
             try:
                 data = await client.read_gatt_char(uuid)
-            except BleakError as err:  # notify-only characteristics cannot be read
+            except bleak_error() as err:  # notify-only characteristics cannot be read
                 _LOGGER.debug("ble %s: frame %s not readable: %s", self.device_id, name, err)
                 continue
             self._apply(name, bytes(data))
@@ -365,7 +371,7 @@ class GattLink(DeviceLink):
         try:
             async with self._io, asyncio.timeout(self._settings.operation_timeout_s):
                 await client.write_gatt_char(payload.characteristic, payload.data, response=True)
-        except (BleakError, OSError, TimeoutError) as err:
+        except (bleak_error(), OSError, TimeoutError) as err:
             raise BleCommandFailedError(
                 device=self.device_id, detail=str(err) or repr(err)
             ) from err

@@ -33,6 +33,7 @@ from hub.core.events import Event
 from hub.core.integration import DeviceEvent, DiscoveryRecord, HubAccess, Integration
 from hub.core.registry import DEVICE_ADDED, DEVICE_REMOVED, Availability, Device
 from hub.errors import message
+from integrations.ble import bthome
 from integrations.ble.advertisement import Sighting
 from integrations.ble.bthome import BTHOME_UUID, parse_bindkey
 from integrations.ble.bthome_device import BthomeReceiver, Outcome, Verdict
@@ -156,7 +157,10 @@ class BleIntegration(Integration):
             if _ours(device):
                 await self._attach(device, await self._stored_key(device.id))
         if self.radio is not None:
-            self.scanner = HubScanner(self.radio, self._on_sighting, self.settings.scanner)
+            # A running scan may bring encrypted BTHome packets: load their cipher meanwhile.
+            self.scanner = HubScanner(
+                self.radio, self._on_sighting, self.settings.scanner, on_scanning=bthome.preload
+            )
             self.scanner.start()
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep(), name="ble sweep")
         _LOGGER.info("ble: started with %d device(s) on the %s radio", len(self._devices), spec)

@@ -15,17 +15,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
-
-from bleak import BleakScanner
+from typing import TYPE_CHECKING, Any
 
 from integrations.ble.advertisement import AdvertisementError, Sighting, sighting_from_bleak
 from integrations.ble.quietlog import QuietLog
-from integrations.ble.radio import Radio, unavailable_reason
+from integrations.ble.radio import Radio, check_system_bus, load_bleak, unavailable_reason
+
+if TYPE_CHECKING:
+    from bleak import BleakScanner
 
 __all__ = ["HubScanner", "ScannerSettings", "ScannerState"]
 
@@ -56,10 +58,15 @@ class HubScanner:
         radio: Radio,
         on_sighting: Callable[[Sighting], None],
         settings: ScannerSettings | None = None,
+        *,
+        on_scanning: Callable[[], object] | None = None,
     ) -> None:
+        """``on_scanning`` is called each time a scan starts running (e.g. to load, off the
+        loop, what decoding advertisements will need)."""
         self.radio = radio
         self.settings = settings or ScannerSettings()
         self._on_sighting = on_sighting
+        self._on_scanning = on_scanning
         self.state = ScannerState.STOPPED
         self.error_kind: str | None = None
         self.error: str | None = None
@@ -132,6 +139,11 @@ class HubScanner:
 
     async def _start_scanner(self) -> None:
         self.state = ScannerState.STARTING if self.failures == 0 else self.state
+        if self.radio.is_system and sys.platform.startswith("linux"):
+            check_system_bus()  # no bus: FileNotFoundError, as bleak would raise it
+        await load_bleak(self.radio)
+        from bleak import BleakScanner
+
         kwargs: dict[str, Any] = {"scanning_mode": self.settings.scanning_mode}
         if self.radio.scanner_backend is not None:
             kwargs["backend"] = self.radio.scanner_backend
@@ -146,6 +158,8 @@ class HubScanner:
             _LOGGER.warning("ble: the Bluetooth adapter is usable again; scanning")
         else:
             _LOGGER.info("ble: scanning (%s radio)", self.radio.spec)
+        if self._on_scanning is not None:
+            self._on_scanning()
         self.state = ScannerState.SCANNING
         self.error_kind = self.error = None
         self.failures = 0
