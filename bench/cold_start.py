@@ -9,6 +9,8 @@
   CPU seconds the hub process had used by then (steadier than wall time on a shared machine).
 * ``rss_mib``: resident memory of the hub process 10 s after the API answered (the last of the
   3 starts is kept running that long). Child processes (a Matter server) are not counted.
+  ``rss_anon_mib`` / ``rss_file_mib`` split it (Linux): anonymous memory (Python objects,
+  malloc) and pages of mapped files (libpython, extension modules, shared libraries).
 * the same with ``--demo`` (one start), when ``zshub run --demo`` brings a demo home up: if
   the flag is unknown, or the hub runs but lists no device, the figures read "n/a (no demo
   yet)". The demo's simulator is a child process and is not counted either.
@@ -114,6 +116,7 @@ class Start:
     rss: float | None
     cpu: float | None
     devices: int | None
+    rss_file: float | None = None  # file-backed part of ``rss`` (Linux), the rest is anonymous
 
 
 def start_once(*, demo: bool = False, settle_s: float = 0.0) -> Start:
@@ -149,17 +152,20 @@ def start_once(*, demo: bool = False, settle_s: float = 0.0) -> Start:
                     if time.perf_counter() - started > HTTP_TIMEOUT_S:
                         raise ColdStartError(f"no HTTP answer in {HTTP_TIMEOUT_S:g} s")
                     time.sleep(0.002)
-                rss = cpu = None
+                rss = cpu = rss_file = None
                 devices = None
                 if settle_s > 0:
                     time.sleep(settle_s)
-                    rss = hub.memory_info().rss / 2**20
+                    memory = hub.memory_info()
+                    rss = memory.rss / 2**20
+                    shared = getattr(memory, "shared", None)  # RssFile + RssShmem on Linux
+                    rss_file = shared / 2**20 if shared is not None else None
                     times = hub.cpu_times()
                     cpu = times.user + times.system
                     listed = _get(port, "/api/devices", timeout=5.0)
                     if listed is not None and listed[0] == 200:
                         devices = len(json.loads(listed[1]).get("devices", []))
-                return Start(to_http, to_ready, ready_cpu, rss, cpu, devices)
+                return Start(to_http, to_ready, ready_cpu, rss, cpu, devices, rss_file)
             finally:
                 _stop(proc)
     finally:
@@ -234,6 +240,9 @@ def cold_start() -> dict[str, float | str]:
         if ready_cpu is not None:
             out["ready_cpu_s"] = ready_cpu
         out["rss_mib"] = last.rss if last.rss is not None else "?"
+        if last.rss is not None and last.rss_file is not None:
+            out["rss_anon_mib"] = last.rss - last.rss_file
+            out["rss_file_mib"] = last.rss_file
         if last.cpu is not None:
             out["cpu_s"] = last.cpu
             out["peak_rss_mib"] = last.rss if last.rss is not None else "?"

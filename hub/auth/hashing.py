@@ -7,6 +7,9 @@ rather than memory exhaustion. argon2-cffi releases the GIL while hashing.
 
 Tokens (sessions, API tokens, the set-up link) are 256-bit random strings; only their SHA-256
 digest is stored, which is enough for secrets with that much entropy.
+
+argon2-cffi (with the cffi runtime) is imported at the first hash or check, on the hashing
+threads, not when the hub starts: a running hub that nobody logs in to never needs it.
 """
 
 from __future__ import annotations
@@ -18,12 +21,12 @@ import secrets
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-
-from argon2 import PasswordHasher, Type
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from argon2.profiles import RFC_9106_LOW_MEMORY
+from typing import TYPE_CHECKING
 
 from hub.errors import HubError
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 __all__ = [
     "MAX_PENDING",
@@ -40,7 +43,8 @@ __all__ = [
 
 MAX_PENDING = 16
 
-_hasher = PasswordHasher.from_parameters(RFC_9106_LOW_MEMORY)
+_hasher: PasswordHasher | None = None  # made at first use (see the module's docstring)
+_hasher_lock = threading.Lock()
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
 _pending = 0
@@ -51,35 +55,54 @@ def set_cost(*, time_cost: int, memory_kib: int, parallelism: int = 1) -> None:
     """Change the argon2 cost of new hashes (tests use a cheap one; hashes made with another
     cost still verify, and :func:`needs_rehash` says so)."""
     global _hasher, _dummy_hash
-    _hasher = PasswordHasher(
-        time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism, type=Type.ID
-    )
-    _dummy_hash = None
+    from argon2 import PasswordHasher, Type
+
+    with _hasher_lock:
+        _hasher = PasswordHasher(
+            time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism, type=Type.ID
+        )
+        _dummy_hash = None
+
+
+def _get_hasher() -> PasswordHasher:
+    global _hasher
+    with _hasher_lock:
+        if _hasher is None:
+            from argon2 import PasswordHasher
+            from argon2.profiles import RFC_9106_LOW_MEMORY
+
+            _hasher = PasswordHasher.from_parameters(RFC_9106_LOW_MEMORY)
+        return _hasher
 
 
 def hash_secret_sync(secret: str) -> str:
     """Blocking; for the CLI and for the executor."""
-    return _hasher.hash(secret)
+    return _get_hasher().hash(secret)
 
 
 def verify_secret_sync(stored: str | None, secret: str) -> bool:
     """Blocking. A missing hash is checked against a dummy one, so "no such user" and "wrong
     password" take the same time."""
     global _dummy_hash
+    from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+    hasher = _get_hasher()
     if stored is None:
         if _dummy_hash is None:
-            _dummy_hash = _hasher.hash(secrets.token_urlsafe(16))
+            _dummy_hash = hasher.hash(secrets.token_urlsafe(16))
         stored = _dummy_hash
         secret = "\x00" + secret  # can never match
     try:
-        return _hasher.verify(stored, secret)
+        return hasher.verify(stored, secret)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
 
 def needs_rehash(stored: str) -> bool:
+    from argon2.exceptions import InvalidHashError
+
     try:
-        return _hasher.check_needs_rehash(stored)
+        return _get_hasher().check_needs_rehash(stored)
     except InvalidHashError:
         return True
 

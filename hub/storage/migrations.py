@@ -49,7 +49,6 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.schema import CreateColumn, CreateIndex, CreateTable, Index
 
-from hub.storage import schema_v1
 from hub.storage.engine import WRITE_OPTIONS, sqlite_file
 
 __all__ = [
@@ -114,6 +113,9 @@ def add_column(conn: Connection, table_name: str, column: Column[Any]) -> None:
 
 # -- the migrations --------------------------------------------------------------------------------
 def _v1_initial(conn: Connection) -> None:
+    # Imported here: only a new database needs the frozen v1 tables (~0.3 MiB of objects).
+    from hub.storage import schema_v1
+
     for table in schema_v1.metadata.sorted_tables:
         conn.execute(CreateTable(table))
         for index in sorted(table.indexes, key=lambda i: str(i.name)):

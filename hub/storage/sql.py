@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Table, and_, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.expression import Executable
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects.postgresql.dml import Insert as PostgresqlInsert
+    from sqlalchemy.dialects.sqlite.dml import Insert as SqliteInsert
 
 __all__ = ["delete_batch", "upsert"]
 
@@ -46,8 +49,23 @@ def _upsert_statement(
     dialect: str, table: Table, keys: tuple[str, ...], columns: tuple[str, ...]
 ) -> Executable:
     """Built once per table and column set: building one makes ~60 SQLAlchemy objects in
-    reference cycles per write, and the collector's passes over them stall the event loop."""
-    insert = sqlite.insert(table) if dialect == "sqlite" else postgresql.insert(table)
+    reference cycles per write, and the collector's passes over them stall the event loop.
+
+    The dialect's package is imported here, not at the top: ``sqlalchemy.dialects.postgresql``
+    brings every PostgreSQL driver's dialect (~2 MiB) into a hub that runs on SQLite. The engine
+    has imported the one in use by the time a statement is built, so this costs nothing."""
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return _on_conflict(sqlite_insert(table), keys, columns)
+    from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+    return _on_conflict(postgresql_insert(table), keys, columns)
+
+
+def _on_conflict(
+    insert: SqliteInsert | PostgresqlInsert, keys: tuple[str, ...], columns: tuple[str, ...]
+) -> Executable:
     changing = [name for name in columns if name not in keys]
     if changing:
         return insert.on_conflict_do_update(
