@@ -29,6 +29,7 @@ from hub.core.events import Event
 from hub.core.integration import DiscoveryRecord, HubAccess, Integration
 from hub.core.registry import DEVICE_ADDED, DEVICE_REMOVED, Device
 from hub.errors import HubError
+from integrations.zsdp import crypto
 from integrations.zsdp.browser import SERVICE_NAME, Sighting, ZsdpBrowser
 from integrations.zsdp.errors import ZsdpError
 from integrations.zsdp.handshake import LongTermKey, normalize_pairing_code
@@ -473,6 +474,8 @@ class ZsdpIntegration(Integration):
             self._names.pop(previous.name, None)
         self._sightings[key] = sighting
         self._names[sighting.name] = key
+        if previous is None:
+            crypto.preload()  # a pairing or a session may follow: import the ciphers off the loop
         if previous != sighting and self._hub is not None:
             self._hub.report_discovery(
                 DiscoveryRecord(
