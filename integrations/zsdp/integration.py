@@ -439,7 +439,10 @@ class ZsdpIntegration(Integration):
         return link
 
     def _fleet_size(self) -> int:
-        return len(self._links)
+        # Devices on the network count too: while a large home connects, the sessions made
+        # first would otherwise get the short heartbeat of a small home and keep it (1,000
+        # lamps: 250 pings a second where the budget is 100).
+        return max(len(self._links), len(self._sightings))
 
     def _keep(self, coro: Any, name: str) -> None:
         task = asyncio.get_running_loop().create_task(coro, name=name)

@@ -44,7 +44,7 @@ from integrations.zsdp.messages import (
     is_request,
     is_response,
 )
-from integrations.zsdp.wire import HEADER_LEN, Frame, FrameKind, frame_header, parse_header
+from integrations.zsdp.wire import HEADER_LEN, Frame, FrameKind, parse_header
 
 __all__ = [
     "NotificationHandler",
@@ -243,14 +243,15 @@ class Session:
     # -- receiving -------------------------------------------------------------------------
 
     async def _read_loop(self) -> None:
+        read_exactly = self._reader.readexactly
         try:
             while True:
-                frame = await read_frame(self._reader)
-                if frame.kind is not FrameKind.SECURE:
+                header = await read_exactly(HEADER_LEN)
+                kind, length = parse_header(header)
+                if kind is not FrameKind.SECURE:
                     raise ProtocolError(ErrorCode.UNEXPECTED_MESSAGE, "plaintext frame in session")
-                body = self._channel.open(
-                    frame_header(frame.kind, len(frame.payload)), frame.payload
-                )
+                # The header as read is the AEAD's associated data: no need to build it again.
+                body = self._channel.open(header, await read_exactly(length))
                 self._last_rx = self._loop.time()
                 await self._dispatch(decode_message(body))
         except ProtocolError as exc:
@@ -271,6 +272,12 @@ class Session:
             await self._finish(ZsdpError(ErrorCode.CONNECTION_LOST, repr(exc)), bye=None)
 
     async def _dispatch(self, msg: Message) -> None:
+        if type(msg) is Report:  # most frames, by far
+            try:
+                self._notification_handler(msg)
+            except Exception:
+                _LOGGER.exception("zsdp %s: notification handler failed", self.label)
+            return
         type_code = msg.type_code if isinstance(msg, UnknownMessage) else None
         if isinstance(msg, Result | Error) or (type_code is not None and is_response(type_code)):
             self._on_response(msg)
