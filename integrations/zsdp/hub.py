@@ -97,6 +97,7 @@ class HubConnection:
         *,
         hub_id: str | None = None,
         heartbeat_interval: float = DEFAULT_HEARTBEAT_MS / 1000,
+        probe_interval: float | None = None,
         request_timeout: float = 5.0,
         handshake_timeout: float = 10.0,
         on_update: Callable[[Update], None] | None = None,
@@ -110,7 +111,8 @@ class HubConnection:
         ``HandshakeError`` when the device refuses (wrong code, not paired, pairing closed,
         rate-limited, version) and ``ConnectionClosedError`` when the connection fails. With
         ``queue_updates=False`` updates go to ``on_update`` only and ``updates()`` just ends
-        when the connection does.
+        when the connection does. ``probe_interval`` (shorter than the heartbeat) lets a device
+        that reports often be found dead sooner: see :class:`Session`.
         """
         if isinstance(credential, LongTermKey):
             hub_id = hub_id or credential.hub_id
@@ -183,6 +185,7 @@ class HubConnection:
             notification_handler=on_notification,
             idle_timeout=3 * heartbeat_interval,
             ping_interval=heartbeat_interval,
+            probe_interval=probe_interval,
             request_timeout=request_timeout,
         )
         conn = cls(

@@ -345,6 +345,11 @@ class ZsdpLink(DeviceLink):
                         key.device_id,
                         key,
                         heartbeat_interval=heartbeat,
+                        # A large home's long heartbeat must not hide a lamp that reported every
+                        # second and went silent: such a session is probed at the short one.
+                        probe_interval=settings.heartbeat_interval
+                        if heartbeat > settings.heartbeat_interval
+                        else None,
                         request_timeout=settings.request_timeout,
                         handshake_timeout=settings.handshake_timeout,
                         on_update=self._on_update,

@@ -94,6 +94,7 @@ class Session:
         notification_handler: NotificationHandler,
         idle_timeout: float,
         ping_interval: float | None = None,
+        probe_interval: float | None = None,
         request_timeout: float = 5.0,
         max_outstanding: int = MAX_OUTSTANDING,
         max_queued_requests: int = 16,
@@ -106,6 +107,11 @@ class Session:
         self._notification_handler = notification_handler
         self._idle_timeout = idle_timeout
         self._ping_interval = ping_interval
+        # A peer that talks more often than this and then goes silent for this long is pinged,
+        # and closed after three such periods without a word, whatever the (longer) heartbeat.
+        self._probe_interval = probe_interval
+        self._rx_gap = float("inf")  # time between the last two frames received
+        self._probed_at = 0.0
         self._request_timeout = request_timeout
         self._loop = asyncio.get_running_loop()
         self._queue: asyncio.Queue[Message] = asyncio.Queue(max_queued_requests)
@@ -252,7 +258,9 @@ class Session:
                     raise ProtocolError(ErrorCode.UNEXPECTED_MESSAGE, "plaintext frame in session")
                 # The header as read is the AEAD's associated data: no need to build it again.
                 body = self._channel.open(header, await read_exactly(length))
-                self._last_rx = self._loop.time()
+                now = self._loop.time()
+                self._rx_gap = now - self._last_rx
+                self._last_rx = now
                 await self._dispatch(decode_message(body))
         except ProtocolError as exc:
             _LOGGER.warning("zsdp %s: rejected frame, closing: %s", self.label, exc)
@@ -336,17 +344,22 @@ class Session:
     @property
     def liveness_tick(self) -> float:
         """How often this session's silence must be looked at."""
-        return min(self._idle_timeout, self._ping_interval or self._idle_timeout) / 4
+        period = min(self._idle_timeout, self._ping_interval or self._idle_timeout)
+        if self._probe_interval is not None:
+            period = min(period, self._probe_interval)
+        return period / 4
 
     def check_liveness(self, now: float) -> bool:
         """Called by the sweeper: close a silent session, ping when we have been quiet.
         Returns False once the session no longer needs checking."""
         if self._closing:
             return False
-        if now - self._last_rx >= self._idle_timeout:
-            _LOGGER.warning(
-                "zsdp %s: nothing received for %.1f s, closing", self.label, now - self._last_rx
-            )
+        silent = now - self._last_rx
+        probe = self._probe_interval
+        # A peer that talked more often than the probe interval and fell silent.
+        lapsed = probe is not None and self._rx_gap < probe and silent >= probe
+        if silent >= self._idle_timeout or (lapsed and silent >= 3 * (probe or 0.0)):
+            _LOGGER.warning("zsdp %s: nothing received for %.1f s, closing", self.label, silent)
             error = ZsdpError(ErrorCode.HEARTBEAT_TIMEOUT, "peer silent")
             # Kept in _tasks like the loops: _finish leaves the task it runs in alone.
             self._tasks.add(
@@ -356,9 +369,13 @@ class Session:
                 )
             )
             return False
-        if self._ping_interval is not None and now - self._last_tx >= self._ping_interval:
+        quiet_us = self._ping_interval is not None and now - self._last_tx >= self._ping_interval
+        probing = lapsed and now - self._probed_at >= (probe or 0.0)
+        if quiet_us or probing:
             if self._writer.is_closing():
                 return False
+            if probing:
+                self._probed_at = now
             # The answer only refreshes _last_rx; nobody awaits it. Written without waiting
             # for the buffer to drain: a ping is tiny, and a peer that stopped reading is
             # caught by the silence check above.

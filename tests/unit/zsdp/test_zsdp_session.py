@@ -436,6 +436,32 @@ async def test_one_sweeper_watches_sessions_of_different_heartbeats(
     assert await slow.ping() < 0.5
 
 
+async def test_a_chatty_device_that_falls_silent_is_closed_before_its_long_heartbeat(
+    device, connect, code, make_proxy
+):
+    """A large home's long heartbeat (here 60 s to silence) must not hide a device that
+    reported every few milliseconds and stopped: it is probed at the short interval and closed
+    after three of them without a word."""
+    proxy = await make_proxy(device.port)
+    conn = await connect(proxy.port, code, heartbeat_interval=20.0, probe_interval=0.1)
+    for k in range(10):
+        await device.report({20: dp_bool(k % 2 == 0)})
+        await asyncio.sleep(0.02)
+    proxy.blackhole = True
+    reason = await asyncio.wait_for(conn.closed, 3)
+    assert reason is not None and reason.code == ErrorCode.HEARTBEAT_TIMEOUT
+
+
+async def test_a_quiet_device_is_not_probed_into_closing(device, connect, code, make_proxy):
+    """The probe is for devices that talk often; one that says nothing keeps the long
+    heartbeat's patience even when the path is silent."""
+    proxy = await make_proxy(device.port)
+    conn = await connect(proxy.port, code, heartbeat_interval=20.0, probe_interval=0.1)
+    proxy.blackhole = True
+    await asyncio.sleep(0.8)  # eight probe intervals
+    assert not conn.closed.done()
+
+
 async def test_heartbeat_keeps_an_idle_session_alive(device, connect, code):
     conn = await connect(device.port, code, heartbeat_interval=0.1)
     await asyncio.sleep(0.8)  # more than twice the idle timeout of 0.3 s
