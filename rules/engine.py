@@ -25,7 +25,7 @@ from hub.storage.tables import RuleRow
 from hub.util.yamlio import LineMap
 from rules.actions import RunEnv, execute, restore_context
 from rules.blocks import BlockKeeper
-from rules.conditions import ConditionScope, check, check_all
+from rules.conditions import ConditionScope, check
 from rules.kernel import RuleKernel
 from rules.loader import LoadedRule, parse_data, parse_text
 from rules.messages import Note, RuleError, note
@@ -463,19 +463,20 @@ class RuleEngine:
 
         Only when no run of the rule is going or queued, so the mode decides nothing (a new
         trigger of a ``restart`` rule still cancels the going run first, as before). Time does
-        not change between here and the run's first step, so the outcome and the trace (status
-        ``stopped``, every condition's result) are those the run would have left.
+        not change between here and the run's first step, so the outcome is the run's. The
+        trace (status ``stopped``) shows the time conditions, the closed window among them; the
+        rule's other conditions were not looked at (they would not have changed the outcome,
+        and resolving a night-light rule's room-scoped targets on every motion was most of the
+        cost).
         """
         runner = entry.runner
         if runner.active or runner.queue:
             return False
         env = self._env
         scope = ConditionScope(env.kernel, env.resolver, self.clock, self.tz, data)
-        if all(check(item, f"conditions/{i}", scope).result for i, item in entry.time_gates):
+        results = [check(item, f"conditions/{i}", scope) for i, item in entry.time_gates]
+        if all(r.result for r in results):
             return False
-        # The whole picture, as the run's trace would show it (the other conditions as they
-        # stand now: this device's report may still be being applied, but they decide nothing).
-        _ok, results = check_all(entry.info.rule.conditions, "conditions", scope)
         rule = entry.info.rule
         now = self.clock.now()
         ctx = Context(Origin.RULE, rule.id, data.context)

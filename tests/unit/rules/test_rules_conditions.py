@@ -108,6 +108,35 @@ async def test_and_or_not(home: Home) -> None:
 async def test_run_stopped_by_a_condition_leaves_a_full_trace(home: Home) -> None:
     engine = await home.engine(
         """
+id: morning_light
+name: {zh: 晨灯, en: Morning light}
+triggers:
+  - state: {target: hall-pir, path: occupancy/occupied, to: true}
+conditions:
+  - time: {after: "07:00", before: "09:00"}
+  - state: {target: hall-light, path: onoff/on, is: true}
+actions:
+  - command: {target: hall-light, do: onoff.off}
+"""
+    )
+    home.report("hall-pir/main/occupancy/occupied", True)
+    await home.clock.advance(1)
+    assert home.calls() == []
+    trace = engine.traces("morning_light")[0]
+    assert trace["status"] == "stopped"
+    assert trace["notes"][0]["code"] == "stopped_by_condition"
+    assert [(c["path"], c["kind"], c["result"]) for c in trace["conditions"]] == [
+        ("conditions/0", "time", True),
+        ("conditions/1", "state", False),  # every condition: the trace shows the whole picture
+    ]
+    assert "now Mon 08:00:00" in trace["conditions"][0]["detail"]
+    assert "hall-light/main/onoff/on = False" in trace["conditions"][1]["detail"]
+    assert trace["steps"] == []
+
+
+async def test_outside_its_hours_the_trace_shows_the_closed_window(home: Home) -> None:
+    engine = await home.engine(
+        """
 id: night_light
 name: {zh: 夜灯, en: Night light}
 triggers:
@@ -125,12 +154,11 @@ actions:
     trace = engine.traces("night_light")[0]
     assert trace["status"] == "stopped"
     assert trace["notes"][0]["code"] == "stopped_by_condition"
+    # Stopped at the window: the other conditions could not change that and were not looked at.
     assert [(c["path"], c["kind"], c["result"]) for c in trace["conditions"]] == [
         ("conditions/0", "time", False),
-        ("conditions/1", "state", True),  # evaluated too: the trace shows the whole picture
     ]
     assert "now Mon 08:00:00" in trace["conditions"][0]["detail"]
-    assert "hall-light/main/onoff/on = False" in trace["conditions"][1]["detail"]
     assert trace["steps"] == []
 
 
